@@ -1,0 +1,59 @@
+"""Command-line entry: ``python -m model_runtime COMMAND ...``.
+
+Each command lives in its own module that exposes ``register(subparsers)``; those
+modules import only the standard library at top level, so ``--help`` stays fast and
+heavy imports (torch, mediapipe) happen when a command runs. A command's handler is
+stored as ``func`` on its parser and returns an exit code.
+
+:class:`SignAvatarError` is reported once, as ``error: <message>``, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import SignAvatarError
+
+# command modules, in the order they appear in --help (relative to this package)
+COMMAND_MODULES = (
+    ".commands.info",
+    ".data.cli",
+    ".training.cli",
+    ".generation.cli",
+    ".evaluation.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m model_runtime",
+        description="SignAvatar runtime: data, training, generation and evaluation of SMPL-X sign motions.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name, __package__)
+        except ModuleNotFoundError as e:
+            if e.name and e.name.startswith(__package__ + name.rsplit(".", 1)[0]):
+                continue  # that part of the runtime is not in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except SignAvatarError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Dataset building and reading (landmarks -> SMPL-X clips -> quality control -> splits)."""

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent
 CONSTRAINTS_FILE = ROOT / "constraints.txt"
 
 # Step lists: (label, pip arguments). Each step runs with -c constraints.
-TORCH = [("torch (CPU build)", ["torch==2.13.0"])]
+TORCH = [("torch (CPU build)", ["torch"])]  # 2.13.0 CPU, pinned by constraints.txt
 RUNTIME = [
     ("core numerics", ["numpy", "scipy", "safetensors", "tqdm", "roma", "pillow", "pandas", "pyarrow"]),
     ("vision + CLIP", ["torchvision", "open_clip_torch", "smplx"]),

@@ -156,6 +156,9 @@ def load_npz(path) -> SignMotion:
     path = Path(path)
     if not path.is_file():
         raise SignAvatarError(f"motion file not found: {path}")
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
+            raise SignAvatarError(f"{path}: not a valid .npz file (not a zip archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)

@@ -122,10 +122,10 @@ def _hand(prefix: str, side: float, wrist: np.ndarray, hand_len: float) -> tuple
     finger = 0.55 * hand_len  # middle finger, MCP to tip
     # (finger, relative length, forward offset of the MCP in hand lengths, MCP set-back)
     layout = {
-        "index": (0.92, 0.125, 0.02),
-        "middle": (1.00, 0.035, 0.0),
-        "ring": (0.95, -0.050, 0.02),
-        "pinky": (0.76, -0.130, 0.06),
+        "index": (0.92, 0.160, 0.02),
+        "middle": (1.00, 0.050, 0.0),
+        "ring": (0.95, -0.055, 0.02),
+        "pinky": (0.76, -0.150, 0.06),
     }
     x = np.array([side, 0.0, 0.0])
     for name, (rel, fwd, back) in layout.items():

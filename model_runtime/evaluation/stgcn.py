@@ -25,8 +25,8 @@ class STGCNConfig:
     num_classes: int  # glosses the recognizer tells apart
     joint_set: str = "signing"  # 'signing' (45 joints) or 'all' (55)
     frames: int = 32  # every clip is resampled to this many frames
-    channels: tuple[int, ...] = (32, 64, 64, 96)  # output channels of each ST-GCN block
-    strides: tuple[int, ...] = (1, 2, 1, 2)  # temporal stride of each block
+    channels: tuple[int, ...] = (32, 64, 96)  # output channels of each ST-GCN block
+    strides: tuple[int, ...] = (2, 2, 1)  # temporal stride of each block
     temporal_kernel: int = 5  # frames seen by each temporal convolution (odd)
     feature_dim: int = 64  # size of the penultimate layer = the evaluation features
     dropout: float = 0.25  # before the classifier
@@ -61,7 +61,7 @@ class GraphConv(nn.Module):
     def __init__(self, c_in: int, c_out: int, adjacency: torch.Tensor):
         super().__init__()
         self.k = adjacency.shape[0]
-        self.register_buffer("adjacency", adjacency)
+        self.register_buffer("adjacency", adjacency, persistent=False)  # rebuilt from the config
         self.importance = nn.Parameter(torch.ones_like(adjacency))
         self.conv = nn.Conv2d(c_in * self.k, c_out, kernel_size=1)
 

@@ -1,0 +1,98 @@
+"""Ablations (the paper's Table II): train and evaluate model variants against one yardstick.
+
+* ``curriculum``: the same dataset, a model trained with the curriculum and one trained
+  with ``--no-curriculum``; both judged by one recognizer on that dataset.
+* ``qc``: the same sources built with and without quality control (``--no-qc``), a model
+  trained on each, both judged by the recognizer trained on the *quality-controlled*
+  Raw train split and against its Raw sets (glosses and lengths of its clips), so their
+  figures share one feature space and one reference.
+
+Work already done is reused: a dataset folder holding ``index.csv`` is not rebuilt, and a
+run folder that loads as a model is not retrained. Builds and training go through the
+project's own commands (``data build``, ``train``) in this process.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Callable
+
+from ..errors import SignAvatarError
+from .report import plot, write_ablation_report
+from .runner import EvalJob, load_model, run_job
+
+NOTES = {
+    "curriculum": "Same dataset and recognizer; models trained with the curriculum (default) and with "
+                  "`--no-curriculum`. Target: the curriculum lowers Gen FID.",
+    "qc": "Same sources built with quality control (default) and with `--no-qc`; both models judged by the "
+          "recognizer trained on the quality-controlled Raw train split, against its Raw sets.",
+}
+
+
+def _command(argv: list[str], what: str, log: Callable[[str], None]) -> None:
+    from .. import cli
+
+    log(f"$ python -m model_runtime {shlex.join(argv)}")
+    rc = cli.main(argv)
+    if rc != 0:
+        raise SignAvatarError(f"{what} failed (exit code {rc}): python -m model_runtime {shlex.join(argv)}")
+
+
+def ensure_run(run: Path, data: Path, extra: list[str], log: Callable[[str], None]) -> Path:
+    """Train ``run`` on ``data`` unless it already holds a loadable model."""
+    if run.exists():
+        try:
+            load_model(run)
+            log(f"run {run}: already trained, reused")
+            return run
+        except SignAvatarError:
+            pass
+    _command(["train", "--data", str(data), "--out", str(run), *extra], f"training {run.name}", log)
+    return run
+
+
+def ensure_dataset(out: Path, sources: list[str], extra: list[str], log: Callable[[str], None]) -> Path:
+    if (out / "index.csv").is_file():
+        log(f"dataset {out}: already built, reused")
+        return out
+    _command(["data", "build", *sources, "--out", str(out), *extra], f"building {out.name}", log)
+    return out
+
+
+def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | None = None,
+                 sources: list[str] | None = None, checkpoint: Path | None = None, train_args: str = "",
+                 build_args: str = "", log: Callable[[str], None] = print) -> dict:
+    """Build/train what is missing, evaluate every variant, write OUT/report.{json,md} and OUT/ablation.png."""
+    out = Path(out)
+    train_extra = shlex.split(train_args)
+    build_extra = shlex.split(build_args)
+    if name == "curriculum":
+        if data is None:
+            raise SignAvatarError("--ablation curriculum needs --data DIR (a built dataset)")
+        runs = {"curriculum": Path(checkpoint) if checkpoint else out / "runs" / "curriculum",
+                "no curriculum": out / "runs" / "no_curriculum"}
+        ensure_run(runs["curriculum"], data, train_extra, log)
+        ensure_run(runs["no curriculum"], data, [*train_extra, "--no-curriculum"], log)
+        reference = Path(data)
+    elif name == "qc":
+        if not sources:
+            raise SignAvatarError("--ablation qc needs --sources SRC [SRC ...] (what 'data build' reads)")
+        qc_data = ensure_dataset(out / "data" / "qc", sources, build_extra, log)
+        raw_data = ensure_dataset(out / "data" / "no_qc", sources, [*build_extra, "--no-qc"], log)
+        runs = {"QC": ensure_run(out / "runs" / "qc", qc_data, train_extra, log),
+                "no QC": ensure_run(out / "runs" / "no_qc", raw_data, train_extra, log)}
+        reference = qc_data
+    else:
+        raise SignAvatarError(f"unknown ablation {name!r}; choose 'curriculum' or 'qc'")
+    variants = {}
+    for label, run in runs.items():
+        job = EvalJob(data=reference, out=out / "variants" / label.replace(" ", "_"),
+                      recognizer_dir=job_template.recognizer_dir, checkpoint=run, protocol=job_template.protocol,
+                      recognizer=job_template.recognizer, title=f"Ablation {name}: {label}")
+        log(f"== variant {label}: {run}")
+        variants[label] = run_job(job, log)
+    write_ablation_report(name, variants, out, NOTES[name])
+    plot(variants, out / "ablation.png", title=f"ablation: {name}")
+    log(f"wrote {out / 'report.md'} and {out / 'ablation.png'}")
+    return variants

@@ -1,0 +1,171 @@
+"""The evaluation protocol: Raw / Rec / Gen groups on the train and test splits.
+
+* **Raw**: the dataset's clips.
+* **Rec**: each Raw clip reconstructed by the model (encoder -> latent -> decoder).
+* **Gen**: one clip generated from the gloss alone for each Raw clip, with that clip's
+  gloss and length (so every group has the same gloss histogram and length profile).
+
+For every group the recognizer (trained on Raw train only) gives features and
+predictions; per seed we compute accuracy, FID against the Raw set of the same split
+(train groups vs Raw train, test groups vs Raw test), diversity and multimodality. For Raw
+itself FID against itself is 0 by definition, so its FID entry is the *noise floor*: the
+FID between two random halves of the Raw set (re-drawn per seed). Gen is re-generated per
+seed; Rec is re-drawn per seed only when reconstructions are sampled (``rec_sample``),
+otherwise the posterior mean is decoded once and only the metric draws change. Results
+are the mean and 95 % Student-t interval over the seeds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from ..errors import SignAvatarError
+from . import metrics
+from .recognizer import Recognizer
+
+GROUPS = ("raw", "rec", "gen")
+SPLITS = ("train", "test")
+METRICS = ("accuracy", "fid", "diversity", "multimodality")
+
+
+class MotionModel(Protocol):
+    """What the protocol needs of a trained model (``generation.Generator`` provides it)."""
+
+    def generate_batch(self, glosses: Sequence[str], lengths: Sequence[int], seed: int) -> list[np.ndarray]: ...
+
+    def reconstruct_batch(self, clips: Sequence[np.ndarray], sample: bool, seed: int) -> list[np.ndarray]: ...
+
+
+@dataclass
+class ProtocolConfig:
+    seeds: int = 10  # repetitions; the paper's protocol needs >= 10 for its intervals
+    split_kind: str = "gloss"  # 'gloss' (per-gloss 8:2) or 'signer' (signer-disjoint)
+    groups: tuple[str, ...] = GROUPS
+    diversity_pairs: int = 200  # S_d
+    multimodality_pairs: int = 20  # S_l per gloss
+    multimodality_min_samples: int = 5  # glosses with fewer clips in a group are left out of multimodality
+    rec_sample: bool = False  # sample the latent in reconstruction instead of decoding its mean
+    batch_size: int = 64  # clips per model call
+    max_clips: int = 0  # per split; 0 = all. A fixed seeded subset (same for every seed and group)
+    first_seed: int = 0
+
+    def __post_init__(self):
+        self.groups = tuple(self.groups)
+        problems = []
+        if self.seeds < 1:
+            problems.append(f"seeds must be >= 1, got {self.seeds}")
+        if self.split_kind not in ("gloss", "signer"):
+            problems.append(f"split must be 'gloss' or 'signer', got {self.split_kind!r}")
+        bad = [g for g in self.groups if g not in GROUPS]
+        if bad or not self.groups:
+            problems.append(f"groups must be among {GROUPS}, got {self.groups}")
+        if problems:
+            raise SignAvatarError("invalid evaluation settings: " + "; ".join(problems))
+
+
+def select_clips(dataset, split: str, kind: str, max_clips: int, seed: int) -> np.ndarray:
+    """Clip indices of a split, optionally a seeded subset of ``max_clips`` (kept in storage order)."""
+    idx = dataset.indices(split, kind=kind)
+    if max_clips and len(idx) > max_clips:
+        rng = np.random.default_rng(seed)
+        idx = np.sort(rng.choice(idx, size=max_clips, replace=False))
+    return idx
+
+
+def model_lengths(frames: Sequence[int], clip_fps: Sequence[float], model_fps: float | None) -> list[int]:
+    """Each real clip's length in the model's frames (same duration), at least one frame."""
+    if not model_fps:
+        return [int(f) for f in frames]
+    return [max(1, int(round(f * model_fps / fps))) for f, fps in zip(frames, clip_fps)]
+
+
+def _summary(values: list[float]) -> dict:
+    mean, half = metrics.mean_ci(values)
+    return {"mean": mean, "ci95": half, "values": [float(v) for v in values]}
+
+
+def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config: ProtocolConfig,
+             log: Callable[[str], None] = print) -> dict:
+    """Run the protocol; returns a JSON-ready dict (see :mod:`.report` for its layout)."""
+    needs_model = [g for g in config.groups if g != "raw"]
+    if needs_model and model is None:
+        raise SignAvatarError(f"groups {needs_model} need a trained model: pass --checkpoint RUN "
+                              "(or evaluate Raw only with --groups raw)")
+    t_start = time.time()
+    seeds = list(range(config.first_seed, config.first_seed + config.seeds))
+    model_fps = getattr(model, "fps", None) if model is not None else None
+    out_groups: dict[str, dict] = {}
+    clip_counts, raw_accuracy = {}, {}
+    for s_i, split in enumerate(SPLITS):
+        idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i)
+        if len(idx) < 2:
+            raise SignAvatarError(f"the {split} split ({config.split_kind}) of {dataset.root} has {len(idx)} clip(s); "
+                                  "the protocol needs at least 2")
+        records = [dataset.records[i] for i in idx]
+        glosses = [r["gloss"] for r in records]
+        labels = recognizer.labels(glosses)
+        clip_counts[split] = len(idx)
+        clips = [np.asarray(dataset.clip_poses(int(i))) for i in idx]
+        raw_feat, raw_pred = recognizer.run(clips)
+        raw_accuracy[split] = metrics.accuracy(raw_pred, labels)
+        log(f"{split}: {len(idx)} clips, {len(set(glosses))} glosses; Raw accuracy {raw_accuracy[split]:.3f}")
+        lengths = model_lengths([r["frames"] for r in records], [r["fps"] for r in records], model_fps)
+
+        def group_features(group: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+            feats, preds = [], []
+            for s in range(0, len(clips), config.batch_size):
+                sl = slice(s, s + config.batch_size)
+                if group == "rec":
+                    out = model.reconstruct_batch(clips[sl], sample=config.rec_sample, seed=seed + s)
+                else:
+                    out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s)
+                f, p = recognizer.run(out)
+                feats.append(f)
+                preds.append(p)
+            return np.concatenate(feats), np.concatenate(preds)
+
+        rec_once = None
+        for group in config.groups:
+            per = {m: [] for m in METRICS}
+            mm_glosses = 0
+            t0 = time.time()
+            for seed in seeds:
+                rng = np.random.default_rng([seed, s_i, GROUPS.index(group)])
+                if group == "raw":
+                    feat, pred = raw_feat, raw_pred
+                    half = rng.permutation(len(feat))
+                    per["fid"].append(metrics.fid(feat[half[: len(half) // 2]], feat[half[len(half) // 2:]]))
+                else:
+                    if group == "rec" and not config.rec_sample:
+                        rec_once = rec_once or group_features("rec", seeds[0])
+                        feat, pred = rec_once
+                    else:
+                        feat, pred = group_features(group, seed * 100_003 + s_i * 7919)
+                    per["fid"].append(metrics.fid(feat, raw_feat))
+                per["accuracy"].append(metrics.accuracy(pred, labels))
+                per["diversity"].append(metrics.diversity(feat, rng, config.diversity_pairs))
+                mm = metrics.multimodality(feat, labels, rng, config.multimodality_pairs,
+                                           config.multimodality_min_samples)
+                per["multimodality"].append(mm.value)
+                mm_glosses = mm.glosses
+            entry = {m: _summary(v) for m, v in per.items()}
+            entry.update(clips=len(idx), glosses=len(set(glosses)), multimodality_glosses=mm_glosses,
+                         seconds=round(time.time() - t0, 1))
+            out_groups[f"{group}_{split}"] = entry
+            log(f"  {group}_{split}: acc {entry['accuracy']['mean']:.3f}, FID {entry['fid']['mean']:.3f}, "
+                f"div {entry['diversity']['mean']:.3f}, MM {entry['multimodality']['mean']:.3f} "
+                f"({entry['seconds']:.0f} s)")
+    return {
+        "protocol": asdict(config),
+        "seeds": seeds,
+        "clips": clip_counts,
+        "recognizer": {**recognizer.record, "raw_train_accuracy": raw_accuracy["train"],
+                       "raw_test_accuracy": raw_accuracy["test"], "glosses": len(recognizer.glosses),
+                       "config": recognizer.config.to_dict()},
+        "groups": out_groups,
+        "seconds": round(time.time() - t_start, 1),
+    }

@@ -1,0 +1,153 @@
+"""Report files: ``report.json`` (everything), ``report.md`` (tables) and the plot.
+
+Table I (one model): rows Raw / Rec / Gen, for the train and the test split the columns
+Acc. (higher is better), FID (lower), Div. (closer to Raw) and MM. (closer to Raw), each
+as ``mean ± 95 % half-width`` over the seeds. Table II (ablation): one row per variant,
+the same columns for the Rec and Gen groups of the test split.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from .protocol import GROUPS, SPLITS
+
+NAMES = {"raw": "Raw", "rec": "Rec", "gen": "Gen"}
+COLUMNS = (("accuracy", "Acc. ↑"), ("fid", "FID ↓"), ("diversity", "Div. →"), ("multimodality", "MM. →"))
+
+
+def fmt(summary: dict | None, digits: int = 3) -> str:
+    if not summary or summary.get("mean") is None or not math.isfinite(summary["mean"]):
+        return "–"
+    mean, half = summary["mean"], summary.get("ci95")
+    if half is None or not math.isfinite(half):
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {half:.{digits}f}"
+
+
+def table_i(result: dict) -> str:
+    """Markdown table shaped like the paper's Table I."""
+    groups = result["groups"]
+    head = "| Group | " + " | ".join(f"{name} ({split})" for split in SPLITS for _, name in COLUMNS) + " |"
+    rows = [head, "|---" * (1 + len(SPLITS) * len(COLUMNS)) + "|"]
+    for g in GROUPS:
+        if not any(f"{g}_{s}" in groups for s in SPLITS):
+            continue
+        cells = [fmt(groups.get(f"{g}_{s}", {}).get(m)) for s in SPLITS for m, _ in COLUMNS]
+        rows.append(f"| {NAMES[g]} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def table_ii(variants: dict[str, dict], split: str = "test") -> str:
+    """Markdown ablation table: one row per variant, Rec and Gen of ``split``."""
+    head = "| Variant | " + " | ".join(f"{name} {NAMES[g]}" for g in ("rec", "gen") for _, name in COLUMNS) + " |"
+    rows = [head, "|---" * (1 + 2 * len(COLUMNS)) + "|"]
+    for label, result in variants.items():
+        cells = [fmt(result["groups"].get(f"{g}_{split}", {}).get(m)) for g in ("rec", "gen") for m, _ in COLUMNS]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def targets(result: dict) -> list[tuple[str, bool | None, str]]:
+    """The issue's targets checked on one result: (target, met or None when not measurable, figures)."""
+    g = result["groups"]
+    out = []
+
+    def mean(key, metric):
+        return g.get(key, {}).get(metric, {}).get("mean")
+
+    raw, rec, gen = mean("raw_test", "accuracy"), mean("rec_test", "accuracy"), mean("gen_test", "accuracy")
+    if raw is not None and rec is not None:
+        out.append(("Rec_test accuracy ≥ Raw_test accuracy", rec >= raw, f"{rec:.3f} vs {raw:.3f}"))
+    if raw is not None and gen is not None:
+        out.append(("Gen_test accuracy ≥ 0.9 × Raw_test accuracy", gen >= 0.9 * raw, f"{gen:.3f} vs {0.9 * raw:.3f}"))
+    for split in SPLITS:
+        d_raw, d_gen = mean(f"raw_{split}", "diversity"), mean(f"gen_{split}", "diversity")
+        if d_raw and d_gen is not None:
+            rel = d_gen / d_raw - 1
+            out.append((f"Gen_{split} diversity within 10 % of Raw_{split}", abs(rel) <= 0.10,
+                        f"{d_gen:.3f} vs {d_raw:.3f} ({rel:+.1%})"))
+    return out
+
+
+def markdown(result: dict, title: str) -> str:
+    rec = result["recognizer"]
+    p = result["protocol"]
+    lines = [f"# {title}", ""]
+    if result.get("checkpoint"):
+        lines.append(f"Model: `{result['checkpoint']}`  ")
+    lines += [
+        f"Data: `{result.get('data', '?')}` — split: {'signer-disjoint' if p['split_kind'] == 'signer' else 'per-gloss 8:2'}, "
+        f"{result['clips']['train']} train / {result['clips']['test']} test clips  ",
+        f"Recognizer: STGCN ({rec['config']['joint_set']} joints, {rec['glosses']} glosses, "
+        f"{rec.get('epochs', '?')} epochs on Raw train); Raw test accuracy **{rec['raw_test_accuracy']:.3f}**  ",
+        f"Seeds: {len(result['seeds'])}; values are mean ± 95 % CI (Student t); diversity S_d = {p['diversity_pairs']} "
+        f"pairs; multimodality S_l = {p['multimodality_pairs']} pairs per gloss with ≥ "
+        f"{p['multimodality_min_samples']} clips", "",
+        table_i(result), "",
+        "FID: train groups against Raw train, test groups against Raw test features. The Raw row's FID is the "
+        "noise floor: two random halves of the Raw set against each other.", "",
+    ]
+    checks = targets(result)
+    if checks:
+        lines += ["| Target | Met | Figures |", "|---|---|---|"]
+        lines += [f"| {t} | {'yes' if ok else 'no'} | {fig} |" for t, ok, fig in checks]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(result: dict, out_dir, title: str = "SignAvatar evaluation") -> tuple[Path, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    (out / "report.md").write_text(markdown(result, title))
+    return out / "report.json", out / "report.md"
+
+
+def write_ablation_report(name: str, variants: dict[str, dict], out_dir, notes: str = "") -> tuple[Path, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps({"ablation": name, "variants": variants}, indent=2) + "\n")
+    lines = [f"# Ablation: {name}", "", notes, "", "## Test split", "", table_ii(variants, "test"), "",
+             "## Train split", "", table_ii(variants, "train"), ""]
+    for label, result in variants.items():
+        lines += [markdown(result, f"Variant: {label}").replace("# Variant", "## Variant"), ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return out / "report.json", out / "report.md"
+
+
+def plot(results: dict[str, dict], path, title: str = "") -> Path:
+    """Bar chart of accuracy and FID per group (Raw/Rec/Gen x train/test) for one or more results."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    keys = [f"{g}_{s}" for s in SPLITS for g in GROUPS]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    width = 0.8 / max(1, len(results))
+    for ax, metric, label in ((axes[0], "accuracy", "recognition accuracy ↑"), (axes[1], "fid", "FID ↓")):
+        for k, (name, result) in enumerate(results.items()):
+            g = result["groups"]
+            means = [g.get(key, {}).get(metric, {}).get("mean", np.nan) for key in keys]
+            errs = [g.get(key, {}).get(metric, {}).get("ci95", 0.0) for key in keys]
+            errs = [e if e is not None and np.isfinite(e) else 0.0 for e in errs]
+            x = np.arange(len(keys)) + (k - (len(results) - 1) / 2) * width
+            ax.bar(x, means, width, yerr=errs, capsize=2, label=name)
+        ax.set_xticks(np.arange(len(keys)))
+        ax.set_xticklabels([f"{NAMES[k.split('_')[0]]}\n{k.split('_')[1]}" for k in keys])
+        ax.set_title(label)
+        ax.grid(axis="y", alpha=0.3)
+    if len(results) > 1:
+        axes[0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

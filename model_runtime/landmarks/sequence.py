@@ -36,6 +36,16 @@ N_ROWS = 115
 # right eye 4, left eye 4, nose tip and bridge 2 (FaceMesh indices).
 FACE_GROUPS = (("lips_outer", 12), ("lips_inner", 8), ("right_eyebrow", 5), ("left_eyebrow", 5),
                ("right_eye", 4), ("left_eye", 4), ("nose", 2))
+# The FaceMesh index of each of the 40 face rows (the shards' ``meta.json`` ``face_index_order``).
+FACE_ORDER: tuple[int, ...] = (
+    61, 40, 37, 0, 267, 270, 291, 321, 314, 17, 84, 91,  # lips outer
+    78, 81, 13, 311, 308, 402, 14, 178,  # lips inner
+    70, 63, 105, 66, 107,  # right eyebrow (the signer's right)
+    300, 293, 334, 296, 336,  # left eyebrow
+    33, 133, 159, 145,  # right eye
+    263, 362, 386, 374,  # left eye
+    1, 168,  # nose tip, nose bridge
+)
 
 
 @dataclass

@@ -1,0 +1,75 @@
+"""``generate``: a sign (gloss, word or phrase, or an image) -> SMPL-X motion ``.npz``.
+
+    python -m model_runtime generate drink -o drink.npz
+    python -m model_runtime generate "thank you" -n 3 --seed 7 -o out/thanks.npz   # thanks_0..2.npz
+    python -m model_runtime generate --list                                         # the vocabulary
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("generate", help="generate a sign as an SMPL-X motion file (.npz)",
+                       description="Generate a sign with a trained model (default: the shipped one) and write "
+                                   "AMASS-style SMPL-X .npz files.")
+    p.add_argument("text", nargs="?", help="gloss, word or short phrase (matched to the model's vocabulary)")
+    p.add_argument("-o", "--out", default=None, help="output .npz (default: <gloss>.npz); with -n > 1, _0, _1 ... "
+                                                     "are added before the suffix")
+    p.add_argument("--checkpoint", default=None, help="model folder (default: the shipped model)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-n", "--num", type=int, default=1, help="number of variations")
+    p.add_argument("--frames", type=int, default=None, help="length in frames at the model's fps "
+                                                             "(default: the gloss's typical length)")
+    p.add_argument("--fps", type=float, default=None, help="resample the output to this frame rate")
+    p.add_argument("--gender", choices=("neutral", "female", "male"), default="neutral",
+                   help="body recorded in the file")
+    p.add_argument("--image", default=None, help="generate from an image instead of text (CLIP models only)")
+    p.add_argument("--image-mode", choices=("nearest_gloss", "embedding"), default="nearest_gloss")
+    p.add_argument("--clip-weights", default=None, help="open_clip weights file for CLIP-conditioned models")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--list", action="store_true", help="print the model's vocabulary and exit")
+    p.set_defaults(func=run)
+
+
+def _outputs(out, name: str, n: int) -> list[Path]:
+    base = Path(out) if out else Path(f"{name}.npz")
+    if base.suffix != ".npz":
+        base = base.with_suffix(".npz") if not base.suffix else base
+    if n == 1:
+        return [base]
+    return [base.with_name(f"{base.stem}_{k}{base.suffix}") for k in range(n)]
+
+
+def run(args) -> int:
+    from dataclasses import replace
+
+    from ..errors import SignAvatarError
+    from .generator import Generator
+
+    gen = Generator.load(args.checkpoint, device=args.device, clip_weights=args.clip_weights)
+    if args.list:
+        for g in gen.vocabulary:
+            info = gen.info(g)
+            print(f"{g}\t{info['samples']} clips\t{info['frames']} frames")
+        return 0
+    if args.image:
+        motions = gen.generate_from_image(args.image, seed=args.seed, n=args.num, frames=args.frames,
+                                          mode=args.image_mode)
+        print(f"image {args.image} -> {motions[0].gloss}")
+    else:
+        if not args.text:
+            raise SignAvatarError("say what to sign: 'python -m model_runtime generate drink -o drink.npz' "
+                                  "(or --image FILE, or --list for the vocabulary)")
+        m = gen.match(args.text)
+        how = "exact" if m.exact else f"similarity {m.score:.2f}"
+        print(f"'{args.text}' -> {m.gloss} ({how})")
+        motions = gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames)
+    for path, motion in zip(_outputs(args.out, motions[0].gloss.replace(":", "_"), len(motions)), motions):
+        motion = replace(motion, gender=args.gender)
+        if args.fps:
+            motion = motion.resample(args.fps)
+        motion.save(path)
+        print(f"wrote {path} ({motion.num_frames} frames at {motion.fps:g} fps)")
+    return 0

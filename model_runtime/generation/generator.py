@@ -1,0 +1,352 @@
+"""The generation API the Blender add-on, the CLI and the evaluation call.
+
+>>> gen = Generator.load()                       # the shipped default model (CPU)
+>>> gen.match("thank you")                       # GlossMatch(gloss='thankyou', score=1.0, exact=True, ...)
+>>> [motion] = gen.generate("drink", seed=0)     # SignMotion at the model's fps
+
+Text -> gloss: the normalised spelling first (case, spaces/hyphens/underscores, plural "s"),
+then, for anything else, the semantic encoder ranks the known glosses by cosine similarity;
+the best is used when it reaches the model's ``match_threshold`` and otherwise the request
+is refused with suggestions. Motions are always generated from the *stored* embedding of a
+known gloss, never from the embedding of unrelated text. Same inputs and seed -> identical
+output (CPU). Generated clips: (T, 55, 3) axis-angle, legs and eyes at rest, ``trans`` zero.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SignAvatarError
+from ..model.checkpoint import LoadedModel, load_model
+from ..model.features import features_to_poses, poses_to_features, prepare_clip
+from ..model.gloss_table import gloss_words
+from ..motion import SignMotion
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+MAX_SAMPLES = 256
+BATCH = 256
+
+
+@dataclass(frozen=True)
+class GlossMatch:
+    """What a request was resolved to: ``exact`` = by spelling, else by embedding similarity ``score``."""
+
+    gloss: str
+    score: float
+    exact: bool
+    suggestions: tuple[str, ...] = ()
+
+
+class Generator:
+    def __init__(self, loaded: LoadedModel, device: str = "cpu", clip_weights=None):
+        self._m = loaded
+        self.device = device
+        self.clip_weights = clip_weights
+        self._encoder = None
+        self._encoder_checked = False
+
+    @classmethod
+    def load(cls, folder=None, device: str = "cpu", clip_weights=None) -> "Generator":
+        """Load a model folder (default: the shipped model). ``clip_weights``: file for CLIP-conditioned models."""
+        return cls(load_model(DEFAULT_MODEL if folder is None else folder, device=device), device=device,
+                   clip_weights=clip_weights)
+
+    # ---- facts -----------------------------------------------------------------------------------
+    @property
+    def config(self):
+        return self._m.config
+
+    @property
+    def folder(self) -> Path:
+        return self._m.folder
+
+    @property
+    def vocabulary(self) -> list[str]:
+        return list(self._m.table.glosses)
+
+    @property
+    def fps(self) -> float:
+        return self._m.config.motion.fps
+
+    @property
+    def max_frames(self) -> int:
+        return self._m.config.motion.max_frames
+
+    @property
+    def encoder_id(self) -> str:
+        return self._m.config.encoder.id
+
+    @property
+    def has_image_encoder(self) -> bool:
+        """True for a CLIP-conditioned model whose CLIP weights were given (argument or SIGNAVATAR_CLIP_WEIGHTS)."""
+        if self._m.config.encoder.kind != "clip":
+            return False
+        from ..semantic.clip import weights_from_env
+
+        return bool(self.clip_weights or weights_from_env())
+
+    def info(self, gloss: str) -> dict:
+        """Training facts about a known gloss: samples, typical length (frames at :attr:`fps`), sources."""
+        t = self._m.table
+        i = t.index(self._known(gloss))
+        return dict(gloss=t.glosses[i], text=t.texts[i], samples=t.samples[i], frames=t.frames[i],
+                    frames_min=t.frames_min[i], frames_max=t.frames_max[i], sources=t.sources[i])
+
+    # ---- text -> gloss ---------------------------------------------------------------------------
+    def encoder(self):
+        """The model's semantic encoder, loaded on first use and checked against the stored gloss embeddings."""
+        from ..semantic.base import load_encoder
+
+        if self._encoder is None:
+            self._encoder = load_encoder(self._m.config.encoder, clip_weights=self.clip_weights, device=self.device)
+        if not self._encoder_checked:
+            t = self._m.table
+            k = min(8, len(t))
+            got = self._encoder.encode_text([self._m.config.encoder.text_for(x) for x in t.texts[:k]])
+            cos = float(np.min(np.sum(got * t.embeddings[:k], axis=1)))
+            if cos < 0.98:
+                raise SignAvatarError(f"the {self.encoder_id} encoder here does not reproduce the embeddings this model "
+                                      f"was trained with (cosine {cos:.3f} on known glosses): give the same weights "
+                                      "file the model was trained with")
+            self._encoder_checked = True
+        return self._encoder
+
+    def match(self, text: str, threshold: float | None = None) -> GlossMatch:
+        """Resolve a gloss or free text to a known gloss; raises :class:`SignAvatarError` with suggestions."""
+        if not isinstance(text, str) or not text.strip():
+            raise SignAvatarError("type a sign (a gloss such as 'drink' or a word or phrase)")
+        t = self._m.table
+        exact = t.lookup(text.strip())
+        if exact is not None:
+            return GlossMatch(gloss=exact, score=1.0, exact=True)
+        threshold = self._m.config.match_threshold if threshold is None else float(threshold)
+        spelled = difflib.get_close_matches(text.strip().lower(), t.glosses, n=5, cutoff=0.6)
+        try:
+            encoder = self.encoder()
+        except SignAvatarError as e:
+            hint = f" close spellings: {', '.join(spelled)};" if spelled else ""
+            raise SignAvatarError(f"'{text}' is not a sign this model knows;{hint} matching free text by meaning "
+                                  f"needs the model's text encoder, which is unavailable: {e}") from None
+        emb = encoder.encode_text([self._m.config.encoder.text_for(gloss_words(text))])[0]
+        ranked = t.rank(emb, k=6)
+        best, score = ranked[0]
+        if score >= threshold:
+            return GlossMatch(gloss=best, score=score, exact=False, suggestions=tuple(g for g, _ in ranked[1:]))
+        suggestions = list(dict.fromkeys(spelled + [g for g, _ in ranked[:5]]))[:6]
+        raise SignAvatarError(f"no sign close enough to '{text}' (best: '{best}', similarity {score:.2f} < "
+                              f"{threshold:.2f}); did you mean: {', '.join(suggestions)}? "
+                              f"The model knows {len(t)} signs (see its vocabulary)")
+
+    def _known(self, gloss: str) -> str:
+        g = self._m.table.lookup(gloss) if isinstance(gloss, str) else None
+        if g is None:
+            raise SignAvatarError(f"'{gloss}' is not in this model's vocabulary")
+        return g
+
+    # ---- core ------------------------------------------------------------------------------------
+    def _decode(self, z, emb, lengths: list[int]) -> list[np.ndarray]:
+        """Decode latents (N, D) with embeddings (N, E) to (T_i, 55, 3) poses, in chunks."""
+        import torch
+
+        spec = self._m.config.motion
+        out = []
+        with torch.no_grad():
+            for s in range(0, len(lengths), BATCH):
+                ls = lengths[s:s + BATCH]
+                T = max(ls)
+                valid = torch.arange(T, device=self.device)[None, :] < torch.as_tensor(ls, device=self.device)[:, None]
+                feats = self._m.normalizer.denormalise(self._m.net.decode(z[s:s + BATCH], emb[s:s + BATCH], valid))
+                poses = features_to_poses(feats, spec)
+                out.extend(p[:n] for p, n in zip(poses, ls))
+        return out
+
+    def _frames(self, frames, default: int) -> int:
+        frames = default if frames is None else frames
+        if isinstance(frames, bool) or not isinstance(frames, (int, np.integer)) or not 2 <= frames <= self.max_frames:
+            raise SignAvatarError(f"frames must be a whole number from 2 to {self.max_frames} (this model generates "
+                                  f"at most {self.max_frames / self.fps:.1f} s at {self.fps:g} fps), got {frames!r}")
+        return int(frames)
+
+    def _latents(self, n: int, seed: int):
+        import torch
+
+        g = torch.Generator().manual_seed(int(seed))
+        return torch.randn((n, self._m.config.net.d_model), generator=g).to(self.device)
+
+    def _motions(self, poses: list[np.ndarray], gloss: str, source: str) -> list[SignMotion]:
+        return [SignMotion(poses=p, trans=np.zeros((len(p), 3), np.float32), fps=self.fps, gloss=gloss,
+                           source=f"{source}:sample={k}") for k, p in enumerate(poses)]
+
+    # ---- generation ------------------------------------------------------------------------------
+    def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None) -> list[SignMotion]:
+        """``n`` variations of a sign, each ``frames`` long (default: the gloss's median training length)."""
+        import torch
+
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
+            raise SignAvatarError(f"n must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
+        m = self.match(gloss_or_text)
+        t = self._m.table
+        i = t.index(m.gloss)
+        T = self._frames(frames, t.frames[i])
+        emb = torch.as_tensor(t.embeddings[i], device=self.device).expand(n, -1)
+        poses = self._decode(self._latents(n, seed), emb, [T] * n)
+        return self._motions(poses, m.gloss, f"signavatar:{self.folder.name}:seed={seed}")
+
+    def generate_batch(self, glosses: list[str], lengths: list[int], seed: int = 0) -> list[np.ndarray]:
+        """One clip per (gloss, length): (T_i, 55, 3) float32 axis-angle at :attr:`fps`. Glosses must be known.
+
+        Latents are drawn for the whole list from one generator seeded with ``seed``.
+        """
+        import torch
+
+        if len(glosses) != len(lengths):
+            raise SignAvatarError(f"{len(glosses)} glosses but {len(lengths)} lengths")
+        unknown = sorted({g for g in glosses if self._m.table.lookup(g) is None})
+        if unknown:
+            raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
+        if not glosses:
+            return []
+        ls = [self._frames(x, 0) for x in lengths]
+        t = self._m.table
+        idx = [t.index(t.lookup(g)) for g in glosses]
+        emb = torch.as_tensor(t.embeddings[idx], device=self.device)
+        return self._decode(self._latents(len(glosses), seed), emb, ls)
+
+    def match_image(self, path) -> GlossMatch:
+        """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot)."""
+        emb = self._image_embedding(path)
+        ranked = self._m.table.rank(emb, k=6)
+        return GlossMatch(gloss=ranked[0][0], score=ranked[0][1], exact=False,
+                          suggestions=tuple(g for g, _ in ranked[1:]))
+
+    def _image_embedding(self, path) -> np.ndarray:
+        if self._m.config.encoder.kind != "clip":
+            raise SignAvatarError(f"this model is conditioned on the text-only {self.encoder_id} encoder, so it cannot "
+                                  "read images; use a model trained with a CLIP encoder "
+                                  "('python -m model_runtime train --encoder clip:ViT-B-32 --clip-weights FILE')")
+        if not Path(path).is_file():
+            raise SignAvatarError(f"image not found: {path}")
+        return self.encoder().encode_image([path])[0]
+
+    def generate_from_image(self, path, seed: int = 0, n: int = 1, frames: int | None = None,
+                            mode: str = "nearest_gloss") -> list[SignMotion]:
+        """Signs for an image (CLIP models only).
+
+        ``mode="nearest_gloss"``: the known gloss closest to the image (see :meth:`match_image`);
+        ``mode="embedding"``: condition directly on the image's CLIP embedding (the paper's zero-shot
+        use; length defaults to the median over all glosses).
+        """
+        import torch
+
+        if mode not in ("nearest_gloss", "embedding"):
+            raise SignAvatarError(f"image mode must be 'nearest_gloss' or 'embedding', got {mode!r}")
+        if mode == "nearest_gloss":
+            m = self.match_image(path)
+            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames)
+            return [replace(x, source=f"{x.source}:image={Path(path).name}:score={m.score:.3f}") for x in motions]
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
+            raise SignAvatarError(f"n must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
+        emb = torch.as_tensor(self._image_embedding(path), device=self.device).expand(n, -1)
+        T = self._frames(frames, int(np.median(self._m.table.frames)))
+        poses = self._decode(self._latents(n, seed), emb, [T] * n)
+        return self._motions(poses, f"image:{Path(path).stem}", f"signavatar:{self.folder.name}:seed={seed}")
+
+    # ---- reconstruction --------------------------------------------------------------------------
+    def _reconstruct_feats(self, feats: list, emb, sample: bool, seed: int) -> list:
+        """Encode -> (mean or sampled) z -> decode, for raw feature tensors (T_i <= max_frames, F)."""
+        import torch
+
+        nz = self._m.normalizer
+        out = []
+        g = torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            for s in range(0, len(feats), BATCH):
+                chunk = feats[s:s + BATCH]
+                ls = [len(f) for f in chunk]
+                T = max(ls)
+                x = torch.zeros(len(chunk), T, chunk[0].shape[-1])
+                for b, f in enumerate(chunk):
+                    x[b, :len(f)] = f
+                x = x.to(self.device)
+                valid = torch.arange(T, device=self.device)[None, :] < torch.as_tensor(ls, device=self.device)[:, None]
+                e = emb[s:s + BATCH]
+                mu, logvar = self._m.net.encode(nz.normalise(x), valid, e)
+                z = mu
+                if sample:
+                    z = mu + torch.randn(mu.shape, generator=g).to(self.device) * torch.exp(0.5 * logvar)
+                y = nz.denormalise(self._m.net.decode(z, e, valid)).cpu()
+                out.extend(y[b, :n] for b, n in enumerate(ls))
+        return out
+
+    def reconstruct_batch(self, poses_list: list[np.ndarray], glosses: list[str], sample: bool = False,
+                          seed: int = 0) -> list[np.ndarray]:
+        """Reconstruct clips already at :attr:`fps`: each (T_i, 55, 3) -> (T_i', 55, 3), T_i' = min(T_i, max_frames)
+        (longer clips are centre-cropped as in training). Joints the model does not drive keep their input values."""
+        import torch
+
+        if len(poses_list) != len(glosses):
+            raise SignAvatarError(f"{len(poses_list)} clips but {len(glosses)} glosses")
+        unknown = sorted({g for g in glosses if self._m.table.lookup(g) is None})
+        if unknown:
+            raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
+        spec = self._m.config.motion
+        clips = [prepare_clip(p, self.fps, spec) for p in poses_list]
+        feats = [poses_to_features(c, spec) for c in clips]
+        t = self._m.table
+        emb = torch.as_tensor(t.embeddings[[t.index(t.lookup(g)) for g in glosses]], device=self.device)
+        rec = self._reconstruct_feats(feats, emb, sample, seed)
+        out = []
+        for c, r in zip(clips, rec):
+            p = c.copy()
+            p[:, spec.joint_indices] = features_to_poses(r, spec)[:, spec.joint_indices]
+            out.append(p)
+        return out
+
+    def reconstruct(self, motion: SignMotion, sample: bool = False, seed: int = 0,
+                    gloss: str | None = None) -> SignMotion:
+        """Encode a clip and decode it again (posterior mean, or a sample with ``sample=True``).
+
+        The model is conditioned on the sign, so a gloss is needed: ``gloss`` or else ``motion.gloss``
+        (free text is matched as in :meth:`match`). Any length and fps: the clip is resampled to the
+        model's fps, processed in half-overlapping windows of ``max_frames`` blended with triangular
+        weights, and resampled back, so the result has ``motion``'s fps and frame count. Joints the
+        model does not drive (legs, eyes) and ``trans`` are kept from ``motion``.
+        """
+        import torch
+
+        name = gloss if gloss else motion.gloss
+        if not name:
+            raise SignAvatarError("reconstruction is conditioned on the sign: pass gloss=... (the clip has none)")
+        m = self.match(name)
+        spec = self._m.config.motion
+        poses = prepare_clip(motion.poses, motion.fps, spec, crop=False)
+        feats = poses_to_features(poses, spec)
+        T, W = len(feats), self.max_frames
+        starts = [0] if T <= W else sorted(set(list(range(0, T - W + 1, W // 2)) + [T - W]))
+        windows = [feats[s:s + W] for s in starts]
+        t = self._m.table
+        emb = torch.as_tensor(t.embeddings[t.index(m.gloss)], device=self.device).expand(len(windows), -1)
+        rec = self._reconstruct_feats(windows, emb, sample, seed)
+        acc = torch.zeros_like(feats)
+        wsum = torch.zeros(T, 1)
+        for s, r in zip(starts, rec):
+            n = len(r)
+            w = torch.minimum(torch.arange(1, n + 1), torch.arange(n, 0, -1)).float()[:, None]
+            acc[s:s + n] += w * r
+            wsum[s:s + n] += w
+        out = poses.copy()
+        out[:, spec.joint_indices] = features_to_poses(acc / wsum, spec)[:, spec.joint_indices]
+        rec_m = SignMotion(poses=out, trans=np.zeros((T, 3), np.float32), fps=self.fps)
+        if abs(motion.fps - self.fps) > 1e-6:
+            rec_m = rec_m.resample(motion.fps)
+        n_out = min(rec_m.num_frames, motion.num_frames)
+        final = motion.poses.copy()
+        final[:n_out, spec.joint_indices] = rec_m.poses[:n_out, spec.joint_indices]
+        if n_out < motion.num_frames:  # resampling rounded one frame short: hold the last pose
+            final[n_out:, spec.joint_indices] = rec_m.poses[n_out - 1, spec.joint_indices]
+        return replace(motion, poses=final, trans=motion.trans.copy(), gloss=m.gloss,
+                       source=f"{motion.source}:reconstructed:{self.folder.name}")

@@ -1,0 +1,108 @@
+"""The SignAvatar network: a transformer conditional VAE over 6D rotation sequences (ACTOR-style).
+
+Shapes: B clips, T frames (padded), F = 6 x joints features (normalised), E = semantic
+embedding width, D = ``d_model`` (also the latent width).
+
+Encoder: each frame -> Linear(F, D - C); the semantic embedding -> 3-layer MLP -> C values
+concatenated to every frame (C = ``cond_dim``). Two distribution tokens, mu and Sigma, are
+linear maps of the same projected embedding and are put in front of the frames;
+sinusoidal positions are added to all T + 2 tokens; a TransformerEncoder runs with a
+padding mask; mu is read from token 0, log Sigma from token 1 (clamped to
+[-``logvar_clamp``, ``logvar_clamp``]). Curriculum-masked frames have their frame part
+replaced by a learned vector (``mask_token="learned"``) or zeros before the concatenation.
+
+Decoder (non-autoregressive): memory = one token, z + bias(embedding) with bias a 3-layer
+MLP; queries = T sinusoidal time encodings; TransformerDecoder (padding mask, no causal
+mask); Linear(D, F) head.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import NetConfig
+
+
+def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
+    """(length, dim) sine/cosine position encodings (Vaswani et al. 2017)."""
+    pos = torch.arange(length, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(pos * div)
+    table[:, 1::2] = torch.cos(pos * div[: dim // 2])
+    return table
+
+
+def mlp3(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
+                         nn.Linear(hidden, d_out))
+
+
+@dataclass
+class CVAEOutput:
+    recon: torch.Tensor  # (B, T, F) normalised features of every frame
+    mu: torch.Tensor  # (B, D)
+    logvar: torch.Tensor  # (B, D)
+    z: torch.Tensor  # (B, D)
+
+
+class SignCVAE(nn.Module):
+    def __init__(self, feat_dim: int, sem_dim: int, max_frames: int, cfg: NetConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.feat_dim = feat_dim
+        self.sem_dim = sem_dim
+        self.max_frames = max_frames
+        D, C = cfg.d_model, cfg.cond_dim
+        self.frame_in = nn.Linear(feat_dim, D - C)
+        self.cond_enc = mlp3(sem_dim, cfg.mlp_hidden, C)
+        self.mu_token = nn.Linear(C, D)
+        self.sigma_token = nn.Linear(C, D)
+        if cfg.mask_token == "learned":
+            self.mask_vector = nn.Parameter(torch.randn(D - C) * 0.02)
+        else:
+            self.register_buffer("mask_vector", torch.zeros(D - C), persistent=False)
+        enc_layer = nn.TransformerEncoderLayer(D, cfg.heads, cfg.ff_dim, cfg.dropout, activation="gelu",
+                                               batch_first=True)
+        self.encoder = nn.TransformerEncoder(enc_layer, cfg.enc_layers, enable_nested_tensor=False)
+        self.cond_bias = mlp3(sem_dim, cfg.mlp_hidden, D)
+        dec_layer = nn.TransformerDecoderLayer(D, cfg.heads, cfg.ff_dim, cfg.dropout, activation="gelu",
+                                               batch_first=True)
+        self.decoder = nn.TransformerDecoder(dec_layer, cfg.dec_layers)
+        self.head = nn.Linear(D, feat_dim)
+        self.register_buffer("positions", sinusoidal_table(max_frames + 2, D), persistent=False)
+
+    def encode(self, x: torch.Tensor, valid: torch.Tensor, emb: torch.Tensor,
+               frame_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, T, F) normalised, valid (B, T) bool, emb (B, E), frame_mask (B, T) bool -> mu, logvar (B, D)."""
+        B, T, _ = x.shape
+        h = self.frame_in(x)
+        if frame_mask is not None:
+            h = torch.where(frame_mask[..., None], self.mask_vector.to(h.dtype).expand_as(h), h)
+        c = self.cond_enc(emb)  # (B, C)
+        frames = torch.cat([h, c[:, None, :].expand(B, T, c.shape[-1])], dim=-1)
+        tokens = torch.cat([self.mu_token(c)[:, None], self.sigma_token(c)[:, None], frames], dim=1)
+        tokens = tokens + self.positions[: T + 2]
+        pad = torch.cat([torch.zeros(B, 2, dtype=torch.bool, device=x.device), ~valid], dim=1)
+        out = self.encoder(tokens, src_key_padding_mask=pad)
+        clamp = self.cfg.logvar_clamp
+        return out[:, 0], out[:, 1].clamp(-clamp, clamp)
+
+    def decode(self, z: torch.Tensor, emb: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """z (B, D), emb (B, E), valid (B, T) bool -> (B, T, F) normalised features."""
+        B, T = valid.shape
+        memory = (z + self.cond_bias(emb))[:, None, :]
+        queries = self.positions[:T].expand(B, T, -1)
+        out = self.decoder(queries, memory, tgt_key_padding_mask=~valid)
+        return self.head(out)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor, emb: torch.Tensor,
+                frame_mask: torch.Tensor | None = None, generator: torch.Generator | None = None) -> CVAEOutput:
+        mu, logvar = self.encode(x, valid, emb, frame_mask)
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + eps * torch.exp(0.5 * logvar)
+        return CVAEOutput(recon=self.decode(z, emb, valid), mu=mu, logvar=logvar, z=z)

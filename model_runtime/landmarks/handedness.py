@@ -47,7 +47,7 @@ FACE_MIRROR = tuple(FACE_ORDER.index(_partner.get(i, i)) for i in FACE_ORDER)
 LEFT_WRIST, RIGHT_WRIST, LEFT_SHOULDER, RIGHT_SHOULDER = 15, 16, 11, 12
 
 
-def _image_xy(points: np.ndarray, image_size) -> np.ndarray:
+def image_xy(points: np.ndarray, image_size) -> np.ndarray:
     """x, y in units of image height (square pixels) when the size is known, else as stored."""
     xy = points[..., :2].astype(np.float64)
     if image_size:
@@ -56,8 +56,8 @@ def _image_xy(points: np.ndarray, image_size) -> np.ndarray:
 
 
 def shoulder_width(seq: LandmarkSequence) -> float:
-    """Median 2D shoulder width (pose 11-12) in the units of :func:`_image_xy`; NaN if never seen."""
-    xy = _image_xy(seq.pose, seq.image_size)
+    """Median 2D shoulder width (pose 11-12) in the units of :func:`image_xy`; NaN if never seen."""
+    xy = image_xy(seq.pose, seq.image_size)
     w = np.linalg.norm(xy[:, LEFT_SHOULDER] - xy[:, RIGHT_SHOULDER], axis=-1)
     w = w[np.isfinite(w) & (w > 0)]
     return float(np.median(w)) if w.size else float("nan")
@@ -69,10 +69,10 @@ def hand_label_votes(seq: LandmarkSequence, margin: float = 0.25) -> np.ndarray:
     A frame votes when at least one hand and both pose wrists are present and the better
     assignment is shorter by ``margin`` shoulder widths.
     """
-    xy_pose = _image_xy(seq.pose, seq.image_size)
+    xy_pose = image_xy(seq.pose, seq.image_size)
     p15, p16 = xy_pose[:, LEFT_WRIST], xy_pose[:, RIGHT_WRIST]
-    lw = _image_xy(seq.left_hand[:, 0], seq.image_size)
-    rw = _image_xy(seq.right_hand[:, 0], seq.image_size)
+    lw = image_xy(seq.left_hand[:, 0], seq.image_size)
+    rw = image_xy(seq.right_hand[:, 0], seq.image_size)
 
     def dist(a, b):
         return np.linalg.norm(a - b, axis=-1)
@@ -111,8 +111,23 @@ def fix_hand_labels(seq: LandmarkSequence, margin: float = 0.25) -> LandmarkSequ
     out.hands_swapped = bool(seq.hands_swapped) != whole
     out.meta.update(hand_labels_swapped=whole, hand_frames_swapped=int(contra.sum()),
                     hand_label_agreement=(max(n_direct, n_swapped) / (n_direct + n_swapped))
-                    if n_direct + n_swapped else float("nan"))
+                    if n_direct + n_swapped else float("nan"), hand_wrist_gap=hand_wrist_gap(out))
     return out
+
+
+def hand_wrist_gap(seq: LandmarkSequence) -> float:
+    """Median distance, in shoulder widths, from each hand's wrist to its pose wrist (NaN if never both seen).
+
+    About 0.1 in MediaPipe's own output; far larger means the hand points do not belong to this
+    body (a broken recording), whatever their labels.
+    """
+    sw = shoulder_width(seq)
+    gaps = []
+    for hand, wrist in ((seq.left_hand, LEFT_WRIST), (seq.right_hand, RIGHT_WRIST)):
+        d = np.linalg.norm(image_xy(hand[:, 0], seq.image_size) - image_xy(seq.pose[:, wrist], seq.image_size), axis=-1)
+        gaps.append(d[np.isfinite(d)])
+    d = np.concatenate(gaps)
+    return float(np.median(d) / sw) if d.size and np.isfinite(sw) else float("nan")
 
 
 def mirror(seq: LandmarkSequence) -> LandmarkSequence:
@@ -137,20 +152,20 @@ def mirror(seq: LandmarkSequence) -> LandmarkSequence:
                    pose_world=pw, hands_swapped=not seq.hands_swapped, meta=meta)
 
 
-def _wrist_track(seq: LandmarkSequence, side: str) -> np.ndarray:
-    """(T, 2) wrist in :func:`_image_xy` units: the pose wrist, or the hand's wrist where the pose lacks it."""
-    pose_w = _image_xy(seq.pose[:, LEFT_WRIST if side == "left" else RIGHT_WRIST], seq.image_size)
-    hand_w = _image_xy((seq.left_hand if side == "left" else seq.right_hand)[:, 0], seq.image_size)
+def wrist_track(seq: LandmarkSequence, side: str) -> np.ndarray:
+    """(T, 2) wrist in :func:`image_xy` units: the pose wrist, or the hand's wrist where the pose lacks it."""
+    pose_w = image_xy(seq.pose[:, LEFT_WRIST if side == "left" else RIGHT_WRIST], seq.image_size)
+    hand_w = image_xy((seq.left_hand if side == "left" else seq.right_hand)[:, 0], seq.image_size)
     return np.where(np.isfinite(pose_w).all(-1, keepdims=True), pose_w, hand_w)
 
 
 def rest_line(seq: LandmarkSequence, below_shoulders: float = 1.1) -> float:
-    """Image height (y, :func:`_image_xy` units) below which a wrist counts as resting.
+    """Image height (y, :func:`image_xy` units) below which a wrist counts as resting.
 
     ``below_shoulders`` shoulder widths under the shoulder line: about the waist, where hands
     hang or rest folded between signs.
     """
-    xy = _image_xy(seq.pose, seq.image_size)
+    xy = image_xy(seq.pose, seq.image_size)
     sh_y = np.nanmedian((xy[:, LEFT_SHOULDER, 1] + xy[:, RIGHT_SHOULDER, 1]) / 2)
     return float(sh_y + below_shoulders * shoulder_width(seq))
 
@@ -170,7 +185,7 @@ def dominance(seq: LandmarkSequence) -> float:
     present = seq.hand_present()
     parts = {}
     for k, side in enumerate(("left", "right")):
-        w = _wrist_track(seq, side)
+        w = wrist_track(seq, side)
         elev = np.clip((line - w[:, 1]) / sw, 0.0, 1.0)
         elev = float(np.nanmean(elev)) if np.isfinite(elev).any() else 0.0
         steps = np.linalg.norm(np.diff(w, axis=0), axis=-1)

@@ -17,7 +17,7 @@ from model_runtime.evaluation.report import plot, table_ii, write_report
 class FaithfulModel:
     """Reconstructs exactly; generates a fresh clip of the requested gloss from the data's own process."""
 
-    def reconstruct_batch(self, clips, sample, seed):
+    def reconstruct_batch(self, clips, glosses, sample, seed, fps):
         return [np.array(c) for c in clips]
 
     def generate_batch(self, glosses, lengths, seed):
@@ -28,7 +28,7 @@ class FaithfulModel:
 class IgnorantModel:
     """Ignores its input and its gloss: every clip is the same gloss-less random wiggle."""
 
-    def reconstruct_batch(self, clips, sample, seed):
+    def reconstruct_batch(self, clips, glosses, sample, seed, fps):
         return self.generate_batch(["g0"] * len(clips), [len(c) for c in clips], seed)
 
     def generate_batch(self, glosses, lengths, seed):

@@ -37,7 +37,8 @@ class MotionModel(Protocol):
 
     def generate_batch(self, glosses: Sequence[str], lengths: Sequence[int], seed: int) -> list[np.ndarray]: ...
 
-    def reconstruct_batch(self, clips: Sequence[np.ndarray], sample: bool, seed: int) -> list[np.ndarray]: ...
+    def reconstruct_batch(self, clips: Sequence[np.ndarray], glosses: Sequence[str], sample: bool, seed: int,
+                          fps: Sequence[float]) -> list[np.ndarray]: ...
 
 
 @dataclass
@@ -113,14 +114,16 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
         raw_feat, raw_pred = recognizer.run(clips)
         raw_accuracy[split] = metrics.accuracy(raw_pred, labels)
         log(f"{split}: {len(idx)} clips, {len(set(glosses))} glosses; Raw accuracy {raw_accuracy[split]:.3f}")
-        lengths = model_lengths([r["frames"] for r in records], [r["fps"] for r in records], model_fps)
+        clip_fps = [r["fps"] for r in records]
+        lengths = model_lengths([r["frames"] for r in records], clip_fps, model_fps)
 
         def group_features(group: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
             feats, preds = [], []
             for s in range(0, len(clips), config.batch_size):
                 sl = slice(s, s + config.batch_size)
                 if group == "rec":
-                    out = model.reconstruct_batch(clips[sl], sample=config.rec_sample, seed=seed + s)
+                    out = model.reconstruct_batch(clips[sl], glosses=glosses[sl], sample=config.rec_sample,
+                                                  seed=seed + s, fps=clip_fps[sl])
                 else:
                     out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s)
                 f, p = recognizer.run(out)

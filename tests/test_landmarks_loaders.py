@@ -234,3 +234,11 @@ def test_bad_source_files_give_clear_errors(tmp_path):
     (bad_shard / "x.npz.xz").write_bytes(b"garbage")
     with pytest.raises(SignAvatarError, match="not a readable .npz.xz landmark shard"):
         iter_clips(str(bad_shard))[0].load()
+
+
+def test_slicing_cuts_per_frame_metadata_too():
+    seq = iter_clips("dictvideo")[0].load()
+    part = seq.slice(5, 15)
+    assert part.num_frames == 10 and part.pose_world.shape == (10, 33, 3)
+    np.testing.assert_array_equal(part.meta["pose_visibility"], seq.meta["pose_visibility"][5:15])
+    assert part.meta["gloss"] == seq.meta["gloss"]

@@ -142,3 +142,12 @@ def test_video_without_a_person_is_refused(tmp_path):
         frames.append(np.clip(f + rng.integers(0, 20, f.shape, dtype=np.uint8), 0, 255).astype(np.uint8))
     with pytest.raises(SignAvatarError, match="no person detected in any of its 12 frames"):
         load_video(_write(tmp_path / "shapes.mp4", frames), progress=False)
+
+
+def test_60fps_video_is_read_at_30fps():
+    seq = load_video(require_shared("videos", "asllvd_chest.mp4"), progress=False)  # 57 frames at 60 fps
+    assert seq.meta["frame_step"] == 2 and seq.meta["source_fps"] == pytest.approx(60.0)
+    assert seq.fps == pytest.approx(30.0) and seq.num_frames == 29
+    assert seq.hand_present().mean() > 0.8
+    with pytest.raises(SignAvatarError, match="frame_step"):
+        load_video(require_shared("videos", "asllvd_chest.mp4"), frame_step=0)

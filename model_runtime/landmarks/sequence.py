@@ -111,6 +111,9 @@ class LandmarkSequence:
         from dataclasses import replace
 
         pw = None if self.pose_world is None else self.pose_world[start:stop]
+        # per-frame arrays in meta (e.g. pose_visibility) are cut with the frames
+        meta = {k: v[start:stop] if isinstance(v, np.ndarray) and v.ndim and len(v) == self.num_frames else v
+                for k, v in self.meta.items()}
         return replace(self, pose=self.pose[start:stop], left_hand=self.left_hand[start:stop],
                        right_hand=self.right_hand[start:stop], face=self.face[start:stop], pose_world=pw,
-                       meta=dict(self.meta))
+                       meta=meta)

@@ -74,11 +74,17 @@ def _open(path: Path):
     return cap
 
 
-def _frames(cap, rotation: int):
-    """Yield RGB frames, turned ``rotation`` degrees clockwise."""
+def _frames(cap, rotation: int, step: int = 1):
+    """Yield every ``step``-th frame as RGB, turned ``rotation`` degrees clockwise."""
     cv2 = _import_cv2()
     turn = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}.get(rotation)
+    i = -1
     while True:
+        i += 1
+        if i % step:
+            if not cap.grab():
+                return
+            continue
         ok, frame = cap.read()
         if not ok or frame is None:
             return
@@ -112,12 +118,18 @@ def _up_rotation(pose: np.ndarray, size: tuple[int, int]) -> int:
     return (360 - 90 * best) % 360  # head pointing right (k=1) needs a 270-degree clockwise turn
 
 
-def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | None):
+def auto_frame_step(fps: float) -> int:
+    """Every how many frames to process: 1 up to 45 fps, else about 30 processed frames per second."""
+    return max(1, int(round(fps / 30.0))) if math.isfinite(fps) and fps > 45 else 1
+
+
+def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | None, frame_step: int | None):
     holistic = _import_mediapipe()
     cap = _open(path)
     cv2 = _import_cv2()
-    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    step = frame_step or auto_frame_step(fps)
+    total = -(-int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step)
     orientation = float(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0.0)
     pose, pose_world, vis, lh, rh, face = [], [], [], [], [], []
     size = None
@@ -129,7 +141,7 @@ def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | N
     try:
         with holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
                                refine_face_landmarks=False) as model:
-            for frame in _frames(cap, rotation):
+            for frame in _frames(cap, rotation, step):
                 if size is None:
                     size = (frame.shape[1], frame.shape[0])
                 frame.flags.writeable = False
@@ -153,7 +165,8 @@ def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | N
                               "check that it plays, or re-encode it as H.264 .mp4")
     arrays = {k: np.stack(v) for k, v in (("pose", pose), ("pose_world", pose_world), ("vis", vis),
                                           ("left_hand", lh), ("right_hand", rh), ("face", face))}
-    info = {"fps": fps, "frames_expected": total, "size": size, "seconds": seconds, "orientation_meta": orientation}
+    info = {"fps": fps / step, "frames_expected": total, "size": size, "seconds": seconds,
+            "orientation_meta": orientation, "frame_step": step, "source_fps": fps}
     return arrays, info
 
 
@@ -177,11 +190,14 @@ def _probe_rotation(path: Path) -> int | None:
 
 
 def load_video(path, *, mirrored: bool = False, rotation: int | None = None, progress: bool = True,
-               max_frames: int | None = None) -> LandmarkSequence:
-    """Extract the landmarks of every frame of one video.
+               max_frames: int | None = None, frame_step: int | None = None) -> LandmarkSequence:
+    """Extract the landmarks of one video.
 
     ``mirrored``: the recording is a mirror image (selfie preview); the result is mirrored
     back. ``rotation``: force a clockwise turn (0/90/180/270) instead of detecting it.
+    ``frame_step``: process every n-th frame (default :func:`auto_frame_step`: a 60 fps
+    video is read at 30 fps, as the shared dictionary landmarks were); ``seq.fps`` is the
+    rate of the frames returned.
     Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
     person is found in any frame.
     """
@@ -189,13 +205,15 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None, pro
     _check_file(path)
     if rotation not in (None, 0, 90, 180, 270):
         raise SignAvatarError(f"rotation must be 0, 90, 180 or 270 degrees, got {rotation!r}")
-    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames)
+    if frame_step is not None and (int(frame_step) != frame_step or frame_step < 1):
+        raise SignAvatarError(f"frame_step must be a positive whole number, got {frame_step!r}")
+    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step)
     applied = rotation or 0
     if rotation is None:
         found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
         turn = _up_rotation(arrays["pose"][found], info["size"]) if found.any() else _probe_rotation(path)
         if turn:
-            arrays, info = _run_holistic(path, turn, progress, max_frames)
+            arrays, info = _run_holistic(path, turn, progress, max_frames, frame_step)
             applied = turn
     found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
     n = len(found)
@@ -209,6 +227,7 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None, pro
                       np.isfinite(arrays["right_hand"]).all(axis=(1, 2))], axis=1)
     meta = {"gloss": "", "signer": "", "sample_id": path.stem, "video_path": str(path), "rotation": applied,
             "orientation_meta": info["orientation_meta"], "frames_expected": info["frames_expected"],
+            "frame_step": info["frame_step"], "source_fps": info["source_fps"],
             "extract_seconds": info["seconds"], "extract_fps": n / info["seconds"] if info["seconds"] > 0 else 0.0,
             "pose_detected": float(found.mean()), "left_hand_detected": float(hands[:, 0].mean()),
             "right_hand_detected": float(hands[:, 1].mean()), "fps_assumed": fps_assumed,

@@ -1,0 +1,38 @@
+"""SignAvatar for Blender: all bpy code of the extension.
+
+The extension's root ``__init__.py`` hands ``register``/``unregister`` on to this package.
+Nothing is imported at module level, so the numpy-only modules here (quaternion,
+rig_math, bone_plan, rigs, sdf, surface_nets, body_shape, skin_weights, avatar_mesh) can be
+imported and tested without Blender; ``register`` pulls in the bpy modules.
+"""
+
+
+def _modules():
+    from . import (file_handlers, ops_avatar, ops_deps, ops_export, ops_sign, ops_video, panels, preferences,
+                   properties)
+
+    return (properties, preferences, ops_avatar, ops_sign, ops_video, ops_export, ops_deps, panels, file_handlers)
+
+
+def register() -> None:
+    import bpy
+
+    from . import properties
+
+    for module in _modules():
+        for cls in module.classes:
+            bpy.utils.register_class(cls)
+        if module is properties:
+            properties.register_props()
+
+
+def unregister() -> None:
+    import bpy
+
+    from . import properties
+
+    for module in reversed(_modules()):
+        if module is properties:
+            properties.unregister_props()
+        for cls in reversed(module.classes):
+            bpy.utils.unregister_class(cls)

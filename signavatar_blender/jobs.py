@@ -1,0 +1,176 @@
+"""Long work off the UI thread: a worker thread, a queue, and a modal-operator mixin.
+
+The worker runs a plain function ``work(report, cancelled)`` that must not touch Blender
+data; it calls ``report(fraction, message)`` for progress and may poll ``cancelled()``.
+Everything it produces comes back through a :class:`queue.Queue`; the operator drains it
+on ``TIMER`` events and applies the result on the main thread (``finish``).
+
+:class:`ModalJobOperator` gives an operator three faces with one code path:
+
+* ``invoke`` (a button): modal, a timer, Blender's progress indicator plus a bar in the
+  panel, ``Esc`` cancels;
+* ``execute`` (scripts, tests, redo): the same work, run to completion in place;
+* ``prepare(context)`` validates inputs up front and returns the work function, so a bad
+  input is refused before anything starts and the scene stays as it was.
+
+The project's ``SignAvatarError`` is reported once with ``self.report({'ERROR'}, ...)``;
+a missing Python package is reported with the fix; anything else is a bug and is reported
+with its traceback printed to the console.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import traceback
+
+import bpy
+
+from . import mr
+
+
+class Cancelled(Exception):
+    """Raised inside work when the user pressed Esc."""
+
+
+class Job:
+    def __init__(self, work):
+        self._work = work
+        self._events: queue.Queue = queue.Queue()
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def report(self, fraction: float, message: str) -> None:
+        self._events.put(("progress", float(fraction), str(message)))
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _run(self) -> None:
+        try:
+            result = self._work(self)
+        except BaseException as e:  # handed to the main thread, which decides how to report it
+            self._events.put(("error", e, traceback.format_exc()))
+        else:
+            self._events.put(("done", result))
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="signavatar-job", daemon=True)
+        self._thread.start()
+
+    def run_here(self):
+        """Run to completion on the calling thread (``execute``); exceptions propagate."""
+        return self._work(self)
+
+    def drain(self) -> list:
+        out = []
+        while True:
+            try:
+                out.append(self._events.get_nowait())
+            except queue.Empty:
+                return out
+
+
+def describe_failure(exc: BaseException, tb: str = "") -> tuple[str, str]:
+    """(report type, message) for an exception raised by work or finish."""
+    if isinstance(exc, mr.error()):
+        return "ERROR", str(exc)
+    if isinstance(exc, Cancelled):
+        return "WARNING", "Cancelled"
+    if isinstance(exc, ModuleNotFoundError):
+        return "ERROR", (f"Python package '{exc.name}' is missing: open Preferences > Add-ons > SignAvatar and "
+                         "press 'Install Dependencies'")
+    print(tb or "".join(traceback.format_exception(exc)))
+    return "ERROR", f"Unexpected error ({type(exc).__name__}: {exc}); details are in the system console"
+
+
+class ModalJobOperator:
+    """Mixin for operators whose work may take long (see the module docstring).
+
+    Subclasses implement ``prepare(context) -> work`` (raise ``SignAvatarError`` for bad
+    input) and ``finish(context, result) -> set`` (main thread, may touch Blender data).
+    """
+
+    _job: Job | None = None
+    _timer = None
+    task_label = "Working"
+
+    def _state(self, context):
+        return context.window_manager.signavatar
+
+    def _fail(self, exc, tb="") -> set:
+        kind, message = describe_failure(exc, tb)
+        self.report({kind}, message)
+        return {"CANCELLED"}
+
+    def execute(self, context):
+        try:
+            work = self.prepare(context)
+            result = Job(work).run_here()
+            return self.finish(context, result)
+        except Exception as e:  # noqa: BLE001 - reported once, by kind
+            return self._fail(e)
+
+    def invoke(self, context, event):
+        state = self._state(context)
+        if state.busy:
+            self.report({"WARNING"}, f"SignAvatar is busy ({state.task}); wait or press Esc")
+            return {"CANCELLED"}
+        try:
+            work = self.prepare(context)
+        except Exception as e:  # noqa: BLE001
+            return self._fail(e)
+        self._job = Job(work)
+        self._job.start()
+        state.busy, state.task, state.progress, state.started = True, self.task_label, 0.0, time.time()
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.progress_begin(0, 1000)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _stop(self, context) -> None:
+        wm = context.window_manager
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
+            self._timer = None
+        wm.progress_end()
+        state = self._state(context)
+        state.busy, state.progress, state.task = False, 0.0, ""
+        for area in context.screen.areas if context.screen else ():
+            area.tag_redraw()
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            self._job.cancel()
+            self._stop(context)
+            self.report({"WARNING"}, f"{self.task_label}: cancelled")
+            return {"CANCELLED"}
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        state = self._state(context)
+        for ev in self._job.drain():
+            if ev[0] == "progress":
+                state.progress, state.task = ev[1], ev[2] or self.task_label
+                context.window_manager.progress_update(int(1000 * max(0.0, min(1.0, ev[1]))))
+            elif ev[0] == "error":
+                self._stop(context)
+                return self._fail(ev[1], ev[2])
+            elif ev[0] == "done":
+                self._stop(context)
+                try:
+                    return self.finish(context, ev[1])
+                except Exception as e:  # noqa: BLE001
+                    return self._fail(e)
+        for area in context.screen.areas if context.screen else ():
+            if area.type in ("VIEW_3D", "PREFERENCES"):
+                area.tag_redraw()
+        return {"RUNNING_MODAL"}

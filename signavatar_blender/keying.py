@@ -1,0 +1,157 @@
+"""Key a ``SignMotion`` onto an SMPL-X-named armature: one action per sign, on an NLA track.
+
+The rig is inspected once (:func:`bind`): which bones are the SMPL-X joints, and each
+bone's rest-orientation conversion (:mod:`.rig_math`). Keying then converts the whole clip
+in numpy and writes every F-curve with ``keyframe_points.add`` + ``foreach_set``, never a
+per-frame ``keyframe_insert``.
+
+Timing: the action holds one key per motion frame (action frame ``k`` = motion frame
+``k``); the NLA strip's scale maps it to the scene's frame rate and the chosen speed
+(``scale = scene_fps / (motion_fps * speed)``), so retiming or moving a sign is an NLA
+edit and the action stays a clean copy of the clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+
+from . import action_api, mr, rig_math, rigs
+
+TRACK = "SignAvatar"
+MOTION_PROPS = ("signavatar_gloss", "signavatar_source", "signavatar_fps", "signavatar_gender")
+
+
+@dataclass(frozen=True)
+class RigBinding:
+    """How the SMPL-X joints map onto one armature, computed once from its rest pose."""
+
+    obj: bpy.types.Object
+    joints: tuple  # SMPL-X joint indices present on the rig
+    bones: tuple  # matching bone names
+    rest_quats: np.ndarray  # (len(joints), 4) WXYZ rest conversions A_j
+    smplx_to_arm: np.ndarray  # (3, 3)
+    pelvis_rest: np.ndarray  # (3, 3)
+    scale: float
+    translate: bool  # False when the pelvis bone is connected to its parent (location is ignored)
+    missing_optional: tuple
+
+
+def _np3(m) -> np.ndarray:
+    return np.array([[m[r][c] for c in range(3)] for r in range(3)], dtype=np.float64)
+
+
+def bind(obj) -> RigBinding:
+    """Inspect ``obj``; raise ``SignAvatarError`` naming every problem if it is not an SMPL-X armature."""
+    err = mr.error()
+    if obj is None:
+        raise err("no target armature: create an avatar in the SignAvatar panel (Avatar) or select an "
+                  "SMPL-X armature and press 'Use Selected Armature'")
+    if obj.type != "ARMATURE":
+        raise err(f"'{obj.name}' is a {obj.type.lower()} object, not an armature: select an SMPL-X armature "
+                  "or create a built-in avatar")
+    sk = mr.runtime("skeleton")
+    bones = obj.data.bones
+    match = rigs.match_smplx({b.name: (b.parent.name if b.parent else None) for b in bones},
+                             sk.JOINT_NAMES, sk.PARENTS)
+    if not match.ok:
+        raise err(match.problem(obj.name))
+    idx = [i for i, n in enumerate(sk.JOINT_NAMES) if n in match.bones]
+    names = [match.bones[sk.JOINT_NAMES[i]] for i in idx]
+    head = {n: np.array(bones[match.bones[n]].head_local, dtype=np.float64)
+            for n in ("pelvis", "neck", "left_shoulder", "right_shoulder")}
+    try:
+        s = rig_math.smplx_to_armature(head["pelvis"], head["neck"], head["left_shoulder"], head["right_shoulder"])
+    except ValueError as e:
+        raise err(f"'{obj.name}': {e}") from None
+    rest = np.stack([_np3(bones[n].matrix_local) for n in names])
+    scale = float(np.mean(np.abs(np.array(obj.matrix_world.to_scale()))))
+    pelvis = bones[match.bones["pelvis"]]
+    return RigBinding(obj=obj, joints=tuple(idx), bones=tuple(names),
+                      rest_quats=rig_math.rest_conversion(rest, s), smplx_to_arm=s,
+                      pelvis_rest=_np3(pelvis.matrix_local), scale=scale if scale > 0 else 1.0,
+                      translate=not pelvis.use_connect, missing_optional=match.missing_optional)
+
+
+@dataclass(frozen=True)
+class KeyedSign:
+    action: bpy.types.Action
+    strip: bpy.types.NlaStrip
+    frame_start: float
+    frame_end: float
+
+
+def _write(fc, frames: np.ndarray, values: np.ndarray) -> None:
+    kp = fc.keyframe_points
+    kp.add(len(frames))
+    co = np.empty(2 * len(frames), dtype=np.float32)
+    co[0::2] = frames
+    co[1::2] = values
+    kp.foreach_set("co", co)
+    kp.foreach_set("interpolation", np.full(len(frames), _LINEAR, dtype=np.int32))
+    fc.update()
+
+
+# enum value of 'LINEAR' in Keyframe.interpolation (dense keys: linear is exact between samples)
+_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+
+
+def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTarget:
+    """A new action with the whole motion on ``binding``'s bones (frames 0 .. T-1)."""
+    poses = np.asarray(motion.poses, dtype=np.float64)[:, list(binding.joints)]
+    quats = rig_math.bone_quaternions(poses, binding.rest_quats)  # (T, J, 4) WXYZ
+    frames = np.arange(len(poses), dtype=np.float32)
+    target = action_api.new_action(name, binding.obj)
+    for j, bone in enumerate(binding.bones):
+        path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
+        for c in range(4):
+            _write(action_api.new_fcurve(target, path, c, bone), frames, quats[:, j, c])
+    if binding.translate:
+        loc = rig_math.pelvis_locations(motion.trans, binding.pelvis_rest, binding.smplx_to_arm, binding.scale)
+        bone = binding.bones[binding.joints.index(0)]
+        path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].location'
+        for c in range(3):
+            _write(action_api.new_fcurve(target, path, c, bone), frames, loc[:, c])
+    action = target.action
+    action["signavatar_gloss"] = motion.gloss
+    action["signavatar_source"] = motion.source
+    action["signavatar_fps"] = float(motion.fps)
+    action["signavatar_gender"] = motion.gender
+    return target
+
+
+def last_strip_end(obj) -> float | None:
+    """Frame where the last sign on ``obj``'s SignAvatar tracks ends (None when there is none)."""
+    adt = obj.animation_data
+    if adt is None:
+        return None
+    ends = [s.frame_end for t in adt.nla_tracks if t.name.startswith(TRACK) for s in t.strips]
+    return max(ends) if ends else None
+
+
+def key_motion(rig, motion, start: float = 1, speed: float = 1.0, scene_fps: float | None = None,
+               name: str | None = None) -> KeyedSign:
+    """Key ``motion`` on ``rig`` (a :class:`RigBinding`, or an armature object to bind) as a new action +
+    NLA strip starting at frame ``start``.
+
+    ``scene_fps``: the frame rate the strip is timed for (None: the motion's own, one scene frame per
+    motion frame); ``speed`` scales playback. ``name`` defaults to the motion's gloss.
+    """
+    err = mr.error()
+    binding = rig if isinstance(rig, RigBinding) else bind(rig)
+    if not (np.isfinite(speed) and 0.05 <= speed <= 20.0):
+        raise err(f"speed must be between 0.05 and 20, got {speed}")
+    obj = binding.obj
+    for pb in (obj.pose.bones[b] for b in binding.bones):
+        pb.rotation_mode = "QUATERNION"
+    label = name or motion.gloss or "Sign"
+    target = build_action(binding, motion, label)
+    action_api.push_down_active(obj)  # the NLA drives the rig; an active action would override it
+    strip = action_api.add_nla_strip(obj, target, TRACK, int(round(start)), label)
+    strip.blend_type = "REPLACE"
+    strip.extrapolation = "HOLD_FORWARD"
+    fps = float(motion.fps) if scene_fps is None else float(scene_fps)
+    strip.scale = fps / (float(motion.fps) * float(speed))
+    return KeyedSign(action=target.action, strip=strip, frame_start=strip.frame_start, frame_end=strip.frame_end)

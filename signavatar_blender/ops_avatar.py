@@ -1,0 +1,71 @@
+"""Avatar operators: create a built-in avatar, or adopt the selected SMPL-X armature."""
+
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty
+
+from . import jobs, keying, mr
+from .properties import BODIES
+
+
+class SIGNAVATAR_OT_create_avatar(bpy.types.Operator):
+    """Add a built-in avatar (SMPL-X-named armature with a skinned stylised body) and make it the target"""
+
+    bl_idname = "signavatar.create_avatar"
+    bl_label = "Create Avatar"
+    bl_options = {"REGISTER", "UNDO"}
+
+    body: EnumProperty(name="Body", items=BODIES, default="neutral")
+
+    def invoke(self, context, event):
+        self.body = context.scene.signavatar.body
+        return self.execute(context)
+
+    def execute(self, context):
+        from .avatar import create_avatar
+
+        if context.mode != "OBJECT":
+            self.report({"ERROR"}, "Switch to Object Mode to add an avatar")
+            return {"CANCELLED"}
+        try:
+            rig = create_avatar(context, self.body, location=tuple(context.scene.cursor.location))
+        except Exception as e:  # noqa: BLE001 - reported once
+            kind, message = jobs.describe_failure(e)
+            self.report({kind}, message)
+            return {"CANCELLED"}
+        context.scene.signavatar.armature = rig
+        for obj in context.view_layer.objects.selected:
+            obj.select_set(False)
+        rig.select_set(True)
+        context.view_layer.objects.active = rig
+        self.report({"INFO"}, f"Added '{rig.name}'")
+        return {"FINISHED"}
+
+
+class SIGNAVATAR_OT_use_selected(bpy.types.Operator):
+    """Sign on the active armature (an SMPL-X-named rig, e.g. from the SMPL-X / Meshcapade add-on)"""
+
+    bl_idname = "signavatar.use_selected_armature"
+    bl_label = "Use Selected Armature"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        obj = context.active_object
+        if obj is None:
+            self.report({"ERROR"}, "Select an armature first (click it in the viewport or the outliner)")
+            return {"CANCELLED"}
+        try:
+            binding = keying.bind(obj)
+        except mr.error() as e:
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        context.scene.signavatar.armature = obj
+        extra = ""
+        if binding.missing_optional:
+            extra = f" (no {', '.join(binding.missing_optional)}: those joints are left as they are)"
+        self.report({"INFO"}, f"Signing on '{obj.name}'{extra}")
+        return {"FINISHED"}
+
+
+classes = (SIGNAVATAR_OT_create_avatar, SIGNAVATAR_OT_use_selected)

@@ -1,0 +1,190 @@
+"""Sign operators: generate from a gloss or text, and from an image (both long-running, see :mod:`.jobs`)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import bpy
+from bpy.props import StringProperty
+
+from . import deps, jobs, model_access, mr, placing
+from .preferences import settings
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def _match_text(m, text: str) -> str:
+    how = "exact" if m.exact else f"{m.score:.2f}"
+    return f"\u201c{text}\u201d \u2192 {m.gloss} ({how})"
+
+
+def _suggestions(gen, text: str) -> list[str]:
+    """Known glosses to offer after ``text`` was refused: nearest by meaning, else by spelling."""
+    try:
+        m = gen.match(text, threshold=-1.0)
+        return [m.gloss, *m.suggestions][:6]
+    except mr.error():
+        return difflib.get_close_matches(text.strip().lower(), gen.vocabulary, n=6, cutoff=0.5)
+
+
+class _SignJob(jobs.ModalJobOperator):
+    def failed(self, context, exc) -> None:
+        state = context.window_manager.signavatar
+        state.suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
+
+    def _fail(self, exc, tb="") -> set:
+        self.failed(bpy.context, exc)
+        return super()._fail(exc, tb)
+
+    def _apply(self, context, result, suffix="") -> set:
+        match_text, motions = result
+        binding = placing.target_binding(context)  # again: the scene may have changed while we worked
+        keyed = placing.key_all(context, binding, motions, self._where, name_suffix=suffix)
+        state = context.window_manager.signavatar
+        state.last_match = match_text
+        state.suggestions = ""
+        first, last = keyed[0].frame_start, keyed[-1].frame_end
+        n = len(keyed)
+        self.report({"INFO"}, f"{match_text}: {n} sign{'s' if n > 1 else ''} keyed on '{binding.obj.name}', "
+                              f"frames {first:g}\u2013{last:g}")
+        return {"FINISHED"}
+
+
+class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
+    """Generate the sign typed in the Sign field and key it on the avatar"""
+
+    bl_idname = "signavatar.generate"
+    bl_label = "Generate"
+    bl_options = {"REGISTER", "UNDO"}
+    task_label = "Generating"
+
+    @classmethod
+    def poll(cls, context):
+        why = deps.why_unavailable("generate")
+        if why:
+            cls.poll_message_set(why)
+            return False
+        return True
+
+    def prepare(self, context):
+        props = context.scene.signavatar
+        text = props.gloss.strip()
+        if not text:
+            raise mr.error()("type a sign in the Sign field (a gloss such as 'drink', or a word or phrase)")
+        placing.target_binding(context)
+        s = settings(context)
+        seed, n = int(props.seed), int(props.variations)
+        self._where = placing.placement(context)
+        loaded = model_access.cached(s) is not None
+
+        def work(job):
+            job.report(0.05, "Generating" if loaded else "Loading the model (first time only)")
+            gen = model_access.generator(s)
+            job.check()
+            try:
+                m = gen.match(text)
+            except mr.error() as e:
+                e.suggestions = _suggestions(gen, text)
+                raise
+            job.report(0.5, f"Generating {m.gloss}")
+            motions = gen.generate(m.gloss, seed=seed, n=n)
+            return _match_text(m, text), motions
+
+        return work
+
+    def finish(self, context, result):
+        return self._apply(context, result)
+
+
+class SIGNAVATAR_OT_sign_from_image(_SignJob, bpy.types.Operator):
+    """Sign what a picture shows (CLIP models only): pick a file, or drop one on the 3D viewport"""
+
+    bl_idname = "signavatar.sign_from_image"
+    bl_label = "Sign from Image"
+    bl_options = {"REGISTER", "UNDO"}
+    task_label = "Signing the image"
+
+    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, context):
+        why = deps.why_unavailable("image")
+        if not why and settings(context).clip_weights is None:
+            why = ("Signs from images need a CLIP-conditioned model and its CLIP weights file: set 'CLIP Weights' "
+                   "(and a CLIP model folder) in Preferences > Add-ons > SignAvatar")
+        if why:
+            cls.poll_message_set(why)
+            return False
+        return True
+
+    def invoke(self, context, event):
+        if not self.filepath and not context.scene.signavatar.image_path.strip():
+            context.window_manager.fileselect_add(self)
+            return {"RUNNING_MODAL"}
+        return super().invoke(context, event)
+
+    def _path(self, context) -> Path:
+        raw = self.filepath or context.scene.signavatar.image_path
+        return Path(bpy.path.abspath(raw.strip()))
+
+    def prepare(self, context):
+        err = mr.error()
+        path = self._path(context)
+        if not path.is_file():
+            raise err(f"image not found: {path}")
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise err(f"{path.name} is not an image file ({', '.join(IMAGE_EXTENSIONS)})")
+        s = settings(context)
+        if s.clip_weights is None or not s.clip_weights.is_file():
+            raise err(f"CLIP weights file not found: {s.clip_weights or '(not set)'}; set 'CLIP Weights' in "
+                      "Preferences > Add-ons > SignAvatar")
+        placing.target_binding(context)
+        props = context.scene.signavatar
+        seed, n, mode = int(props.seed), int(props.variations), props.image_mode
+        self._where = placing.placement(context)
+        self._image = str(path)
+
+        def work(job):
+            job.report(0.05, "Loading the model and CLIP")
+            gen = model_access.generator(s)
+            if not gen.has_image_encoder:
+                raise err(f"the model in {s.model_folder} is conditioned on the text-only {gen.encoder_id} encoder, "
+                          "so it cannot read images; choose a CLIP-conditioned model folder in the preferences")
+            job.check()
+            job.report(0.4, f"Reading {path.name}")
+            if mode == "nearest_gloss":
+                m = gen.match_image(str(path))
+                motions = gen.generate(m.gloss, seed=seed, n=n)
+                text = f"{path.name} \u2192 {m.gloss} ({m.score:.2f})"
+            else:
+                motions = gen.generate_from_image(str(path), seed=seed, n=n, mode="embedding")
+                text = f"{path.name} \u2192 its own embedding"
+            return text, motions
+
+        return work
+
+    def finish(self, context, result):
+        out = self._apply(context, result)
+        context.scene.signavatar.image_path = self._image
+        return out
+
+
+class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):
+    """Put this suggestion in the Sign field"""
+
+    bl_idname = "signavatar.use_suggestion"
+    bl_label = "Use Suggestion"
+    bl_options = {"INTERNAL"}
+
+    gloss: StringProperty()
+
+    def execute(self, context):
+        context.scene.signavatar.gloss = self.gloss
+        context.window_manager.signavatar.suggestions = ""
+        return {"FINISHED"}
+
+
+classes = (SIGNAVATAR_OT_generate, SIGNAVATAR_OT_sign_from_image, SIGNAVATAR_OT_use_suggestion)

@@ -1,0 +1,131 @@
+"""Video operator: a video of a signer -> landmarks -> inverse kinematics (-> the model) -> keys."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from pathlib import Path
+
+import bpy
+from bpy.props import StringProperty
+
+from . import deps, jobs, model_access, mr, placing
+from .avatar import BODY_PROP
+from .preferences import settings
+
+TYPICAL_EXTRACT_FPS = 12.0  # landmark extraction speed used for the progress estimate
+
+
+def _frame_count(path: Path) -> int:
+    import cv2
+
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    finally:
+        cap.release()
+
+
+def _ticker(job, frames: int, lo: float, hi: float, stop: threading.Event) -> None:
+    """Progress for the landmark stage, which reports none: an estimate from the frame count."""
+    expected = max(frames, 1) / TYPICAL_EXTRACT_FPS
+    t0 = time.perf_counter()
+    while not stop.wait(0.25):
+        t = time.perf_counter() - t0
+        job.report(lo + (hi - lo) * (1.0 - math.exp(-t / expected)),
+                   f"Finding the signer in {frames or 'the'} frames ({t:.0f} s)")
+
+
+class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
+    """Reconstruct the sign in a video onto the avatar (landmarks, inverse kinematics, optionally the model)"""
+
+    bl_idname = "signavatar.sign_from_video"
+    bl_label = "Reconstruct from Video"
+    bl_options = {"REGISTER", "UNDO"}
+    task_label = "Reading the video"
+
+    filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
+    filter_movie: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    @classmethod
+    def poll(cls, context):
+        why = deps.why_unavailable("video")
+        if not why and context.scene.signavatar.video_mode == "MODEL":
+            why = deps.why_unavailable("generate")
+        if why:
+            cls.poll_message_set(why)
+            return False
+        return True
+
+    def invoke(self, context, event):
+        if not self.filepath and not context.scene.signavatar.video_path.strip():
+            context.window_manager.fileselect_add(self)
+            return {"RUNNING_MODAL"}
+        return super().invoke(context, event)
+
+    def prepare(self, context):
+        err = mr.error()
+        props = context.scene.signavatar
+        path = Path(bpy.path.abspath((self.filepath or props.video_path).strip()))
+        video = mr.runtime("landmarks.video")
+        if not path.is_file():
+            raise err(f"video not found: {path}")
+        if path.suffix.lower() not in video.VIDEO_EXTENSIONS:
+            raise err(f"{path.name} is not a video file ({', '.join(video.VIDEO_EXTENSIONS)})")
+        binding = placing.target_binding(context)
+        mode = props.video_mode
+        gloss = props.video_gloss.strip()
+        if mode == "MODEL" and not gloss:
+            raise err("the model reconstructs a clip conditioned on its sign: type which sign the video shows in "
+                      "'Sign Shown', or choose 'Raw (IK only)'")
+        gender = binding.obj.get(BODY_PROP, "neutral")
+        if gender not in mr.runtime("skeleton").GENDERS:
+            gender = "neutral"
+        mirrored = bool(props.video_mirrored)
+        s = settings(context)
+        self._where = placing.placement(context)
+        self._path = str(path)
+
+        def work(job):
+            deps.activate()
+            job.report(0.01, f"Opening {path.name}")
+            stop = threading.Event()
+            ticker = threading.Thread(target=_ticker, args=(job, _frame_count(path), 0.02, 0.6, stop), daemon=True)
+            ticker.start()
+            try:
+                seq = video.load_video(path, mirrored=mirrored, progress=False)
+            finally:
+                stop.set()
+                ticker.join()
+            job.check()
+            job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
+            result = mr.runtime("ik.solve").solve(seq, gender=gender)
+            motion = result.motion
+            label = f"{path.stem} (IK)"
+            if mode == "MODEL":
+                job.check()
+                job.report(0.85, "Loading the model" if model_access.cached(s) is None else "Reconstructing")
+                gen = model_access.generator(s)
+                m = gen.match(gloss)
+                job.report(0.9, f"Reconstructing as {m.gloss}")
+                motion = gen.reconstruct(motion, gloss=m.gloss)
+                label = f"{m.gloss} (video)"
+            return label, motion
+
+        return work
+
+    def finish(self, context, result):
+        label, motion = result
+        binding = placing.target_binding(context)
+        keyed = placing.key_all(context, binding, [motion], self._where)
+        keyed[0].action.name = label
+        keyed[0].strip.name = label
+        context.scene.signavatar.video_path = self._path
+        self.report({"INFO"}, f"{label}: {motion.num_frames} frames keyed on '{binding.obj.name}', frames "
+                              f"{keyed[0].frame_start:g}\u2013{keyed[0].frame_end:g}")
+        return {"FINISHED"}
+
+
+classes = (SIGNAVATAR_OT_sign_from_video,)

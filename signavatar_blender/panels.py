@@ -1,0 +1,150 @@
+"""The "SignAvatar" tab in the 3D viewport's sidebar (N panel)."""
+
+from __future__ import annotations
+
+import bpy
+
+from . import deps
+from .preferences import settings
+
+
+class _Panel:
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "SignAvatar"
+
+
+def _progress(layout, context) -> None:
+    st = context.window_manager.signavatar
+    if st.busy:
+        layout.progress(factor=st.progress, text=st.task or "Working")
+        layout.label(text="Esc cancels", icon="INFO")
+
+
+def _unavailable(layout, why: str) -> None:
+    box = layout.box()
+    col = box.column(align=True)
+    col.scale_y = 0.8
+    words, line = why.split(), ""
+    first = True
+    for w in words:  # wrap the reason over a few lines
+        if len(line) + len(w) > 38:
+            col.label(text=line, icon="ERROR" if first else "BLANK1")
+            line, first = w, False
+        else:
+            line = f"{line} {w}".strip()
+    if line:
+        col.label(text=line, icon="ERROR" if first else "BLANK1")
+
+
+class SIGNAVATAR_PT_avatar(_Panel, bpy.types.Panel):
+    bl_label = "Avatar"
+    bl_idname = "SIGNAVATAR_PT_avatar"
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.signavatar
+        row = layout.row(align=True)
+        row.prop(props, "body", expand=True)
+        layout.operator("signavatar.create_avatar", icon="ARMATURE_DATA").body = props.body
+        layout.operator("signavatar.use_selected_armature", icon="RESTRICT_SELECT_OFF")
+        layout.prop(props, "armature")
+
+
+class SIGNAVATAR_PT_sign(_Panel, bpy.types.Panel):
+    bl_label = "Sign"
+    bl_idname = "SIGNAVATAR_PT_sign"
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.signavatar
+        st = context.window_manager.signavatar
+        why = deps.why_unavailable("generate")
+        if why:
+            _unavailable(layout, why)
+        layout.prop(props, "gloss", icon="VIEWZOOM")
+        row = layout.row(align=True)
+        row.prop(props, "seed")
+        row.prop(props, "variations")
+        layout.prop(props, "speed", slider=True)
+        row = layout.row(align=True)
+        row.prop(props, "after_last")
+        sub = row.row(align=True)
+        sub.active = not props.after_last
+        sub.prop(props, "start_frame")
+        layout.prop(props, "gap")
+        col = layout.column()
+        col.scale_y = 1.4
+        col.enabled = not st.busy
+        col.operator("signavatar.generate", icon="PLAY")
+        if st.last_match:
+            layout.label(text=st.last_match, icon="CHECKMARK")
+        if st.suggestions:
+            layout.label(text="Did you mean:")
+            flow = layout.grid_flow(columns=3, align=True)
+            for g in st.suggestions.split(","):
+                flow.operator("signavatar.use_suggestion", text=g).gloss = g
+        _progress(layout, context)
+
+
+class SIGNAVATAR_PT_image(_Panel, bpy.types.Panel):
+    bl_label = "Image"
+    bl_idname = "SIGNAVATAR_PT_image"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.signavatar
+        why = deps.why_unavailable("image")
+        if not why and settings(context).clip_weights is None:
+            why = ("Needs a CLIP-conditioned model and its CLIP weights file: set them in Preferences > "
+                   "Add-ons > SignAvatar")
+        if why:
+            _unavailable(layout, why)
+        layout.prop(props, "image_path", text="")
+        layout.prop(props, "image_mode", text="")
+        col = layout.column()
+        col.enabled = not context.window_manager.signavatar.busy
+        col.operator("signavatar.sign_from_image", icon="IMAGE_DATA")
+        layout.label(text="Or drop an image on the 3D viewport", icon="INFO")
+
+
+class SIGNAVATAR_PT_video(_Panel, bpy.types.Panel):
+    bl_label = "Video"
+    bl_idname = "SIGNAVATAR_PT_video"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        props = context.scene.signavatar
+        why = deps.why_unavailable("video")
+        if why:
+            _unavailable(layout, why)
+        layout.prop(props, "video_path", text="")
+        layout.prop(props, "video_mirrored")
+        layout.prop(props, "video_mode", expand=True)
+        sub = layout.column()
+        sub.active = props.video_mode == "MODEL"
+        sub.prop(props, "video_gloss")
+        col = layout.column()
+        col.enabled = not context.window_manager.signavatar.busy
+        col.operator("signavatar.sign_from_video", icon="FILE_MOVIE")
+        _progress(layout, context)
+
+
+class SIGNAVATAR_PT_export(_Panel, bpy.types.Panel):
+    bl_label = "Export"
+    bl_idname = "SIGNAVATAR_PT_export"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.label(text=f"Frames {context.scene.frame_start}\u2013{context.scene.frame_end} of the avatar")
+        col = layout.column(align=True)
+        col.operator("signavatar.export_npz", text="SMPL-X Motion (.npz)", icon="EXPORT")
+        col.operator("signavatar.export_bvh", text="BVH", icon="EXPORT")
+        col.operator("signavatar.export_fbx", text="FBX", icon="EXPORT")
+
+
+classes = (SIGNAVATAR_PT_avatar, SIGNAVATAR_PT_sign, SIGNAVATAR_PT_image, SIGNAVATAR_PT_video,
+           SIGNAVATAR_PT_export)

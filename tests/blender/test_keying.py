@@ -1,0 +1,172 @@
+"""Keying: a motion keyed on an armature puts every joint where model_runtime's FK says."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import bone_heads_world, fk_world, random_motion, sub
+
+TOL = 2e-4  # metres
+
+
+@pytest.mark.parametrize("gender", ["female", "male"])
+def test_keyed_bones_follow_fk_on_the_built_in_avatar(addon, gender):
+    import bpy
+
+    sk = sub("model_runtime.skeleton")
+    keying = sub("signavatar_blender.keying")
+    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, gender)
+    bpy.context.scene.render.fps = 30
+    motion = random_motion(frames=8, seed=1, gender=gender)
+    keyed = keying.key_motion(keying.bind(rig), motion, start=5, scene_fps=30)
+    assert (keyed.frame_start, keyed.frame_end) == (5, 12)
+    expected = fk_world(motion, gender, rig.matrix_world)
+    for t in range(motion.num_frames):
+        got = bone_heads_world(rig, sk.JOINT_NAMES, 5 + t)
+        assert np.abs(got - expected[t]).max() < TOL, f"frame {t}"
+
+
+def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
+    import bpy
+
+    keying = sub("signavatar_blender.keying")
+    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    b = keying.bind(rig)
+    a = keying.key_motion(b, random_motion(frames=30, gloss="DRINK"), start=1, scene_fps=24, speed=1.0)
+    c = keying.key_motion(b, random_motion(frames=30, gloss="DRINK", seed=2), start=math.ceil(a.frame_end) + 1,
+                          scene_fps=24, speed=2.0)
+    assert a.action.name == "DRINK" and c.action.name.startswith("DRINK.")
+    assert rig.animation_data.action is None
+    strips = [s for t in rig.animation_data.nla_tracks for s in t.strips]
+    assert len(strips) == 2
+    # 30 motion frames at 30 fps last 1 s: 24 scene frames at normal speed, 12 at double speed
+    assert a.frame_end - a.frame_start == pytest.approx(29 * 24 / 30)
+    assert c.frame_end - c.frame_start == pytest.approx(29 * 24 / 30 / 2)
+    for pb in rig.pose.bones:
+        assert pb.rotation_mode == "QUATERNION"
+    fcurves = sub("signavatar_blender.action_api").fcurves
+    # every F-curve holds one key per motion frame, written in bulk
+    target = sub("signavatar_blender.action_api").ActionTarget(a.action, a.strip.action_slot,
+                                                              a.action.layers[0].strips[0].channelbag(a.strip.action_slot))
+    curves = list(fcurves(target))
+    assert len(curves) == 55 * 4 + 3
+    assert all(len(fc.keyframe_points) == 30 for fc in curves)
+
+
+def test_a_users_active_action_is_pushed_down_not_lost(addon):
+    import bpy
+
+    keying = sub("signavatar_blender.keying")
+    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    rig.pose.bones["head"].rotation_quaternion = (0.9, 0.1, 0.0, 0.0)
+    rig.pose.bones["head"].keyframe_insert("rotation_quaternion", frame=1)
+    mine = rig.animation_data.action
+    keying.key_motion(keying.bind(rig), random_motion(frames=5), start=10, scene_fps=30)
+    used = [s.action for t in rig.animation_data.nla_tracks for s in t.strips]
+    assert mine in used and rig.animation_data.action is None
+
+
+def _smplx_addon_like_rig(bpy, gender="neutral", with_root=True, eye_names=("left_eye", "right_eye")):
+    """An armature built like the SMPL-X / Meshcapade add-ons': Y-up armature data under a +90 degree X
+    object rotation, every bone's local frame equal to its SMPL-X joint frame, an extra 'root' bone."""
+    sk = sub("model_runtime.skeleton")
+    rest = sk.rest_skeleton(gender)
+    arm = bpy.data.armatures.new("SMPLX-like")
+    obj = bpy.data.objects.new("SMPLX-like", arm)
+    bpy.context.scene.collection.objects.link(obj)
+    obj.rotation_euler = (math.pi / 2, 0.0, 0.0)
+    obj.location = (1.5, 0.3, -rest.floor_y)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    names = list(sk.JOINT_NAMES)
+    names[23], names[24] = eye_names
+    ebs = []
+    if with_root:
+        root = arm.edit_bones.new("root")
+        root.head, root.tail = (0, -0.3, 0), (0, -0.2, 0)
+    for i, n in enumerate(names):
+        eb = arm.edit_bones.new(n)
+        eb.head = tuple(rest.joints[i])
+        eb.tail = tuple(rest.joints[i] + np.array([0.0, 0.02, 0.0]))  # along +Y, roll 0: identity frame
+        eb.roll = 0.0
+        ebs.append(eb)
+    for i, p in enumerate(sk.PARENTS):
+        if p >= 0:
+            ebs[i].parent = ebs[p]
+        elif with_root:
+            ebs[i].parent = arm.edit_bones["root"]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    return obj, names
+
+
+def test_smplx_addon_style_rig_is_driven_correctly(addon):
+    import bpy
+
+    keying = sub("signavatar_blender.keying")
+    obj, names = _smplx_addon_like_rig(bpy)
+    b = keying.bind(obj)
+    assert np.allclose(b.smplx_to_arm, np.eye(3))  # Y-up armature data
+    q = b.rest_quats
+    assert np.allclose(np.abs(q[:, 0]), 1.0, atol=1e-6)  # bone frames are the SMPL-X joint frames
+    motion = random_motion(frames=6, seed=3)
+    keying.key_motion(b, motion, start=1, scene_fps=30)
+    bpy.context.scene.render.fps = 30
+    # the rig's armature data is the rest skeleton itself (pelvis at the origin, Y-up), under the object transform
+    sk = sub("model_runtime.skeleton")
+    import torch
+
+    rot = sub("model_runtime.rotations")
+    fk = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(motion.poses).double()),
+                               sk.rest_skeleton("neutral").joints, torch.from_numpy(motion.trans).double())
+    m = np.array(obj.matrix_world)
+    expected = fk.positions.numpy() @ m[:3, :3].T + m[:3, 3]
+    for t in range(motion.num_frames):
+        got = bone_heads_world(obj, names, 1 + t)
+        assert np.abs(got - expected[t]).max() < TOL
+
+
+def test_turning_the_avatar_turns_its_signing(addon):
+    import bpy
+
+    keying = sub("signavatar_blender.keying")
+    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    rig.rotation_euler = (0.0, 0.0, 0.7)
+    rig.location = (2.0, -1.0, 0.0)
+    bpy.context.view_layer.update()
+    bpy.context.scene.render.fps = 30
+    motion = random_motion(frames=4, seed=4)
+    keying.key_motion(keying.bind(rig), motion, start=1, scene_fps=30)
+    expected = fk_world(motion, "neutral", rig.matrix_world)
+    sk = sub("model_runtime.skeleton")
+    for t in range(4):
+        assert np.abs(bone_heads_world(rig, sk.JOINT_NAMES, 1 + t) - expected[t]).max() < TOL
+
+
+def test_non_smplx_armatures_are_refused_naming_the_problem(addon):
+    import bpy
+
+    keying = sub("signavatar_blender.keying")
+    err = sub("model_runtime.errors").SignAvatarError
+    arm = bpy.data.armatures.new("Rig")
+    obj = bpy.data.objects.new("Rig", arm)
+    bpy.context.scene.collection.objects.link(obj)
+    bpy.context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    for n in ("Hips", "Spine", "Head"):
+        arm.edit_bones.new(n).tail = (0, 0, 1)
+    bpy.ops.object.mode_set(mode="OBJECT")
+    with pytest.raises(err, match="not an SMPL-X armature.*52 SMPL-X joints.*pelvis"):
+        keying.bind(obj)
+    with pytest.raises(err, match="no target armature"):
+        keying.bind(None)
+    # right names, wrong hierarchy
+    wrong, _ = _smplx_addon_like_rig(bpy)
+    bpy.context.view_layer.objects.active = wrong
+    bpy.ops.object.mode_set(mode="EDIT")
+    wrong.data.edit_bones["left_elbow"].parent = wrong.data.edit_bones["spine1"]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    with pytest.raises(err, match="'left_elbow' hangs from 'spine1' instead of 'left_shoulder'"):
+        keying.bind(wrong)

@@ -242,19 +242,26 @@ def test_cli_lists_sources_and_reports_bad_ones(tmp_path):
     assert r.returncode == 2 and "source not found: 'nowhere'" in r.stderr
 
 
-def test_build_with_the_real_ik(tmp_path, sources):
-    """The real inverse kinematics through the CLI, on a few real clips."""
-    try:
-        from model_runtime.ik import solve  # noqa: F401
-    except ImportError as e:
-        pytest.fail(f"model_runtime.ik.solve is missing: {e}")
+def test_build_with_the_real_ik(tmp_path):
+    """The real inverse kinematics through the CLI: ASL-App signs and a real video, two workers."""
     out = tmp_path / "real"
-    r = subprocess.run([sys.executable, "-m", "model_runtime", "data", "build", sources["aslapp"], sources["parquet"],
-                        "--out", str(out), "--min-samples", "1", "--workers", "1", "--cache-dir", str(tmp_path / "c")],
+    signs = require_shared("data", "aslapp")
+    video = require_shared("videos", "pose_soup.mp4")
+    r = subprocess.run([sys.executable, "-m", "model_runtime", "data", "build", str(signs), str(video),
+                        "--gloss", "hello", "--gloss", "Thank You", "--gloss", "soup", "--min-samples", "1",
+                        "--workers", "2", "--cache-dir", str(tmp_path / "c"), "--out", str(out)],
                        cwd=REPO, capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "wrote" in r.stdout
     ds = SignDataset.open(out)
-    assert len(ds) >= 3
-    with open(out / "index.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert all(float(x["reproj_body"]) < 0.10 for x in rows)
+    card = json.loads((out / "card.json").read_text())
+    kept = {x["gloss"] for x in ds.records}
+    dropped = sum(card["dropped"].values())
+    assert len(ds) + dropped == 3 and kept <= {"hello", "thank you", "soup"}
+    for i, rec in enumerate(ds.records):
+        poses = np.asarray(ds.clip_poses(i))
+        assert np.isfinite(poses).all() and np.abs(poses[:, 16:22]).max() > 0.1  # the arms move
+        assert float(rec["reproj_body"]) <= 0.10 and float(rec["reproj_hand"]) <= 0.15  # QC applied
+        assert rec["fps"] == pytest.approx(29.97, abs=0.01)
+    for reason in card["dropped"]:
+        assert reason.startswith("QC: ")

@@ -76,12 +76,15 @@ class _Kept:
     index: int
 
 
-def _default_solver():
+def ik_solver():
+    """``model_runtime.ik.solve`` (the function, whether or not the package re-exports it)."""
+    import types
+
     try:
         from ..ik import solve
-    except ModuleNotFoundError as e:
+    except ImportError as e:
         raise SignAvatarError(f"data build needs the inverse kinematics module model_runtime.ik ({e})") from None
-    return solve
+    return solve.solve if isinstance(solve, types.ModuleType) else solve
 
 
 @contextmanager
@@ -104,7 +107,7 @@ def process_clip(ref, mirrored: bool, dominant_hand: str, gender: str, cache_fil
     """Load one clip, solve IK, store the result (or the error) in ``cache_file``; returns its error."""
     from .. import errors
 
-    solve = solver or _default_solver()
+    solve = solver or ik_solver()
     meta = {"clip_id": ref.clip_id}
     try:
         seq = ref.load(mirrored=mirrored, dominant_hand="right" if dominant_hand == "right" and

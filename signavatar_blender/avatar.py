@@ -128,17 +128,22 @@ def _build_mesh(name: str, data: AvatarMesh, rig: bpy.types.Object, collection) 
     return obj
 
 
-def create_avatar(context, gender: str = "neutral", location=(0.0, 0.0, 0.0)) -> bpy.types.Object:
-    """Add a built-in avatar (armature + skinned mesh) to the active collection; returns the armature."""
+def create_avatar(context, gender: str = "neutral", location=(0.0, 0.0, 0.0), body_mesh: bool = True
+                  ) -> bpy.types.Object:
+    """Add a built-in avatar (armature + skinned mesh) to the active collection; returns the armature.
+
+    ``body_mesh=False`` adds the armature alone (no meshing: instant).
+    """
     sk = mr.runtime("skeleton")
     if gender not in sk.GENDERS:
         raise mr.error()(f"unknown body '{gender}': expected one of {', '.join(sk.GENDERS)}")
     plan = body_plan(gender)
-    data = _mesh_for(gender)
+    data = _mesh_for(gender) if body_mesh else None
     collection = context.collection or context.scene.collection
     title = f"SignAvatar {gender.capitalize()}"
     rig = _build_armature(title, plan, collection, context.view_layer)
     rig[BODY_PROP] = gender
     rig.location = location
-    _build_mesh(f"{title} Body", data, rig, collection)
+    if data is not None:
+        _build_mesh(f"{title} Body", data, rig, collection)
     return rig

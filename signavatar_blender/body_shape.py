@@ -186,8 +186,8 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
         heading /= np.linalg.norm(heading)
         length = float((toe - ankle) @ heading) + 0.075 * s
         shoe = sdf.box(lab(f"{side}_shoe", f"{side}_foot", f"{side}_ankle"),
-                       _v(ankle[0], ankle[1], 0.0) + heading * (0.5 * length - 0.06 * s) + _v(0, 0, 0.030 * s),
-                       [0.5 * length - 0.02 * s, 0.030 * s, 0.012 * s], 0.018 * s, sdf.frame(heading, [0, 0, 1]))
+                       _v(ankle[0], ankle[1], 0.0) + heading * (0.5 * length - 0.06 * s) + _v(0, 0, 0.037 * s),
+                       [0.5 * length - 0.02 * s, 0.013 * s, 0.030 * s], 0.018 * s, sdf.frame(heading, [0, 0, 1]))
         top = sdf.cone(lab(f"{side}_shoe_top", f"{side}_ankle"), ankle + _v(0, 0, 0.035) * s,
                        ankle - _v(0, 0, 0.02) * s, 0.040 * s, 0.043 * s)
         shoes.append(Part(f"{side}_shoe", "shoes", sdf.Union((top, shoe), k=0.03 * s), voxel=0.005 * s,

@@ -28,10 +28,15 @@ class SurfaceMesh:
 
     def edges(self) -> np.ndarray:
         """(E, 2) unique undirected edges."""
-        e = np.concatenate([self.quads[:, [0, 1]], self.quads[:, [1, 2]], self.quads[:, [2, 3]],
-                            self.quads[:, [3, 0]]])
-        e = np.sort(e, axis=1)
-        return np.unique(e, axis=0)
+        return quad_edges(self.quads, len(self.verts))
+
+
+def quad_edges(quads: np.ndarray, n_verts: int) -> np.ndarray:
+    """(E, 2) unique undirected edges of a quad mesh, lower index first."""
+    e = np.concatenate([quads[:, [0, 1]], quads[:, [1, 2]], quads[:, [2, 3]], quads[:, [3, 0]]]).astype(np.int64)
+    lo, hi = np.minimum(e[:, 0], e[:, 1]), np.maximum(e[:, 0], e[:, 1])
+    keys = np.unique(lo * n_verts + hi)
+    return np.stack([keys // n_verts, keys % n_verts], axis=1)
 
 
 def _sample(node, origin, voxel, shape, margin) -> np.ndarray:
@@ -131,8 +136,7 @@ def _project(node, verts, voxel, margin):
 
 def _relax_and_project(node, verts, faces, voxel, margin, iterations):
     n = len(verts)
-    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 3]], faces[:, [3, 0]]])
-    e = np.unique(np.sort(e, axis=1), axis=0)
+    e = quad_edges(faces, n)
     deg = np.bincount(e.ravel(), minlength=n).astype(np.float64)
     verts = _project(node, verts, voxel, margin)
     for _ in range(iterations):  # tangential relaxation towards the neighbour mean, then back onto the surface

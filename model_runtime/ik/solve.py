@@ -1,0 +1,220 @@
+"""``solve``: landmarks of one clip -> a :class:`SignMotion` on our rest skeleton.
+
+Steps: targets and aspect ratio (:mod:`.observations`) -> scale and lifted arm depth
+(:mod:`.depth`) -> closed-form first guess of every joint (:mod:`.body`, :mod:`.hands`,
+read as anatomical angles by :mod:`.decompose`) -> refinement of all frames at once
+(:mod:`.optimize`) -> gap filling and zero-phase smoothing (:mod:`.smoothing`) -> output
+rotations, translation and quality figures (:mod:`.quality`). :func:`solve_batch` runs
+many clips through one refinement (same results, far less fixed cost per clip: use it for
+datasets of short clips).
+
+Output conventions: SMPL-X joint order, axis-angle, flat hand (zero finger rotation =
+straight finger), root orientation and ``trans`` in the SMPL-X body frame (Y-up, facing
++Z); legs and eyes at rest. ``trans`` is the body's movement in the image plane relative
+to its median place in the clip (metres; depth 0).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import SignAvatarError
+from ..motion import SignMotion
+from ..skeleton import GENDERS, JOINT_INDEX
+from .config import IKConfig
+
+J = JOINT_INDEX
+
+
+@dataclass
+class IKResult:
+    """Result of :func:`solve`.
+
+    ``motion``: the clip on the ``gender`` rest skeleton; ``valid`` (T,) frames where the body
+    was seen (others are interpolated); ``hand_valid`` (T, 2) left/right hand seen (others
+    filled, see :mod:`.smoothing`); ``quality``: figures of :mod:`.quality` plus ``frames``,
+    ``aspect``, ``aspect_estimated``, ``scale``, ``focal``, ``depth_source``,
+    ``ik_ms_per_frame`` (wall) and ``ik_cpu_ms_per_frame``; ``theta`` (T, P) final anatomical
+    angles (:mod:`.limits`); ``scale`` (image heights per metre), ``focal`` (image heights) and
+    ``centre`` (T, 2): the fitted camera of :mod:`.camera` (image points in image heights, x
+    scaled by ``aspect`` = W/H) for world points of the motion without ``trans``.
+    """
+
+    motion: SignMotion
+    valid: np.ndarray
+    hand_valid: np.ndarray
+    quality: dict
+    theta: np.ndarray = field(repr=False, default=None)
+    scale: float = 1.0
+    focal: float = 1e6
+    centre: np.ndarray = field(repr=False, default=None)
+    aspect: float = 1.0
+
+
+@dataclass
+class _Clip:
+    seq: object
+    obs: object
+    lifted: dict
+    s0: float
+    theta0: np.ndarray
+    jaw: np.ndarray
+    hand_depth: np.ndarray
+
+
+def _check(seq) -> None:
+    from ..landmarks.sequence import LandmarkSequence
+
+    if not isinstance(seq, LandmarkSequence):
+        raise SignAvatarError(f"solve() needs a LandmarkSequence, got {type(seq).__name__}")
+
+
+def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
+    """Observations and the closed-form first guess of one clip."""
+    from .body import body_local_rotations
+    from .decompose import theta_from_local, twist_angle
+    from .depth import hand_points_3d, initial_scale, lift_arms
+    from .hands import finger_rotations, forearm_and_wrist, palm_rotation
+    from .observations import observe
+    from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, relaxed_values
+
+    obs = observe(seq, markers)
+    s0 = initial_scale(obs, rest)
+    lifted = lift_arms(obs, rest, s0)
+    init = body_local_rotations(obs, lifted, markers, s0)
+    R = init["local"]
+    for side in ("left", "right"):
+        R_hand, _ = palm_rotation(obs, rest, side, s0)
+        sgn = 1.0 if side == "left" else -1.0
+        flex = twist_angle(R[:, J[f"{side}_elbow"]], np.array([0.0, -sgn, 0.0]))
+        elbow, wrist, _ = forearm_and_wrist(init[f"{side}_elbow_global"], R_hand, flex, side)
+        R[:, J[f"{side}_elbow"]] = elbow
+        R[:, J[f"{side}_wrist"]] = wrist
+        for name, Rl in finger_rotations(obs, rest, side, s0, R_hand).items():
+            R[:, J[name]] = Rl
+    theta0 = clamp_to_limits(theta_from_local(R, model), model)
+    theta0 = fill_body(theta0, obs.valid, model)
+    for k, side in enumerate(("left", "right")):
+        theta0, _ = fill_hand(theta0, obs.hand_valid[:, k], hand_columns(model, side),
+                              relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
+    hand_depth = np.stack([hand_points_3d(obs, k, s0)[..., 2] for k in (0, 1)], axis=1)
+    hand_depth[~obs.hand_valid] = np.nan
+    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, theta0=theta0, jaw=init["jaw"], hand_depth=hand_depth)
+
+
+def _finish(clip: _Clip, fit, problem_clip, model, markers, gender: str, cfg: IKConfig) -> IKResult:
+    """Gap filling, smoothing, output rotations and quality figures of one refined clip."""
+    import torch
+
+    from .. import rotations as rot
+    from .kinematics import full_local_rotations
+    from .quality import joint_positions, limit_figures, marker_errors, mean_jerk, reprojection
+    from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, lowpass, relaxed_values, smooth_theta
+
+    seq, obs = clip.seq, clip.obs
+    T = obs.num_frames
+    theta_raw = clamp_to_limits(fit.theta, model)
+    theta_raw = fill_body(theta_raw, obs.valid, model)
+    for k, side in enumerate(("left", "right")):
+        theta_raw, _ = fill_hand(theta_raw, obs.hand_valid[:, k], hand_columns(model, side),
+                                 relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
+    jaw = clip.jaw
+    if cfg.smooth:
+        theta = clamp_to_limits(smooth_theta(theta_raw, model, seq.fps, cfg.cutoff_body_hz, cfg.cutoff_hand_hz), model)
+        jaw = np.clip(lowpass(jaw, seq.fps, cfg.cutoff_body_hz), 0.0, None)
+    else:
+        theta = theta_raw
+    R_out = full_local_rotations(torch.as_tensor(theta, dtype=torch.float64), model,
+                                 jaw=torch.as_tensor(jaw, dtype=torch.float64))
+    poses = rot.matrix_to_axis_angle(R_out).numpy().astype(np.float32)
+    cam = np.array([[fit.scale, fit.focal]])
+    err, centre = marker_errors(problem_clip, theta, cam)
+    if cfg.smooth:
+        centre = lowpass(centre, seq.fps, cfg.cutoff_body_hz)
+    ref = np.median(centre[obs.valid], axis=0)
+    trans = np.zeros((T, 3), dtype=np.float32)
+    trans[:, 0] = (centre[:, 0] - ref[0]) / fit.scale
+    trans[:, 1] = -(centre[:, 1] - ref[1]) / fit.scale
+
+    quality = {"frames": T}
+    quality.update(reprojection(err, obs, markers))
+    quality.update(limit_figures(R_out.numpy(), fit.theta, obs.valid, model))
+    quality["jerk_raw"] = mean_jerk(joint_positions(problem_clip, theta_raw), seq.fps)
+    quality["jerk_smooth"] = mean_jerk(joint_positions(problem_clip, theta), seq.fps)
+    quality.update({
+        "valid_frac": float(obs.valid.mean()),
+        "left_hand_seen_frac": float(obs.hand_valid[:, 0].mean()),
+        "right_hand_seen_frac": float(obs.hand_valid[:, 1].mean()),
+        "aspect": obs.aspect, "aspect_estimated": obs.aspect_estimated,
+        "scale": fit.scale, "scale_init": clip.s0, "focal": fit.focal,
+        "depth_source": "pose_world" if obs.pose_world is not None else "mediapipe_z",
+    })
+    motion = SignMotion(poses=poses, trans=trans, fps=seq.fps, gloss=str(seq.meta.get("gloss", "") or ""),
+                        gender=gender, source=seq.source or "")
+    return IKResult(motion=motion, valid=obs.valid.copy(), hand_valid=obs.hand_valid.copy(), quality=quality,
+                    theta=theta, scale=fit.scale, focal=fit.focal, centre=centre, aspect=obs.aspect)
+
+
+def solve(seq, gender: str = "neutral", config: IKConfig | None = None) -> IKResult:
+    """Inverse kinematics of one clip (see the module docstring). Raises :class:`SignAvatarError`
+    when the landmarks cannot carry a body (no frame with shoulders, unknown ``gender``)."""
+    return solve_batch([seq], gender, config)[0]
+
+
+def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -> list[IKResult]:
+    """:func:`solve` for several clips refined together (one Adam run over all their frames).
+
+    Every clip is checked first; one that cannot be solved raises :class:`SignAvatarError`
+    naming it (solve the others without it). Timing figures are shared out by frame count.
+    """
+    import torch
+
+    from ..skeleton import rest_skeleton
+    from .kinematics import Kinematics
+    from .limits import dof_model
+    from .markers import marker_set
+    from .optimize import ClipTargets, Problem, refine
+
+    cfg = config or IKConfig()
+    seqs = list(seqs)
+    if not seqs:
+        return []
+    for s in seqs:
+        _check(s)
+    if gender not in GENDERS:
+        raise SignAvatarError(f"unknown body '{gender}': expected one of {', '.join(GENDERS)}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    old_threads = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    try:
+        rest = rest_skeleton(gender)
+        model = dof_model(gender)
+        markers = marker_set(gender)
+        clips = [_prepare(s, rest, model, markers, cfg) for s in seqs]
+        kin = Kinematics(rest, model)
+        targets = [ClipTargets(obs=c.obs, depth_targets=c.lifted, hand_depth=c.hand_depth, scale0=c.s0)
+                   for c in clips]
+        problem = Problem(targets, markers, kin, model, cfg)
+        fits = refine(problem, np.concatenate([c.theta0 for c in clips]), cfg)
+        shared_wall, shared_cpu = time.perf_counter() - t0, time.process_time() - c0
+        total = sum(c.obs.num_frames for c in clips)
+        out = []
+        for clip, fit, tgt in zip(clips, fits, targets):
+            t1, c1 = time.perf_counter(), time.process_time()
+            single = Problem([tgt], markers, kin, model, cfg) if len(clips) > 1 else problem
+            share = clip.obs.num_frames / total
+            res = _finish(clip, fit, single, model, markers, gender, cfg)
+            wall = shared_wall * share + time.perf_counter() - t1
+            cpu = shared_cpu * share + time.process_time() - c1
+            T = clip.obs.num_frames
+            res.quality["ik_ms_per_frame"] = 1000.0 * wall / T
+            res.quality["ik_cpu_ms_per_frame"] = 1000.0 * cpu / T
+            out.append(res)
+        return out
+    finally:
+        if cfg.threads > 0:
+            torch.set_num_threads(old_threads)

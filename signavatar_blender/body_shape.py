@@ -80,7 +80,7 @@ def _hand(plan: BonePlan, side: str, s: float, lab: _Labels) -> Part:
     heel = sdf.ellipsoid(lab(f"{side}_heel", f"{side}_wrist"), wrist + along * 0.018 * s,
                          _v(0.022, 0.026, 0.013) * s, rot)
     cuff = sdf.cone(lab(f"{side}_cuff", f"{side}_elbow", f"{side}_wrist"),
-                    wrist - along * 0.045 * s, wrist + along * 0.004 * s, 0.0235 * s, 0.0215 * s)
+                    wrist - along * 0.040 * s, wrist + along * 0.004 * s, 0.0190 * s, 0.0200 * s)
     t1, t2 = j(f"{side}_thumb1"), j(f"{side}_thumb2")
     thenar = sdf.cone(lab(f"{side}_thenar", f"{side}_thumb1"), t1 - (t2 - t1) * 0.2, t2, 0.0140 * s, 0.0100 * s)
     base = sdf.Union((palm, heel, cuff, thenar), k=0.012 * s)
@@ -105,36 +105,36 @@ def _head(plan: BonePlan, s: float, lab: _Labels) -> list[Part]:
     head = plan.head("head")
     top = plan.tails[plan.names.index("head")]
     chin = plan.tails[plan.names.index("jaw")]
-    jaw = plan.head("jaw")
-    height = top[2] - chin[2]
-    skull_c = _v(0.0, head[1] + 0.006 * s, top[2] - 0.45 * height)
-    skull_r = _v(0.074 * s, 0.092 * s, 0.45 * height)
-    skull = sdf.ellipsoid(lab("skull", "head"), skull_c, skull_r)
-    face = sdf.ellipsoid(lab("face", "head"), _v(0.0, skull_c[1] - 0.028 * s, chin[2] + 0.07 * s),
-                         _v(0.060, 0.070, 0.075) * s)
-    jaw_shape = sdf.cone(lab("jaw", "jaw"), jaw + _v(0, 0.01, 0.0) * s, chin + _v(0, 0.015, 0.012) * s,
-                         0.045 * s, 0.022 * s)
-    nose = sdf.cone(lab("nose", "head"), _v(0.0, -0.084 * s, skull_c[2] - 0.012 * s),
-                    _v(0.0, -0.094 * s, skull_c[2] - 0.045 * s), 0.007 * s, 0.011 * s)
+    eye_l = plan.head("left_eye_smplhf")
+    ez, ey = eye_l[2], eye_l[1]  # eye height, eye depth (the face is at -Y)
+    skull_c = _v(0.0, head[1] + 0.008 * s, top[2] - 0.10 * s)
+    skull = sdf.ellipsoid(lab("skull", "head"), skull_c, _v(0.074, 0.090, 0.100) * s)
+    # a flat-fronted face: forehead, cheeks and mouth in one rounded slab
+    face = sdf.box(lab("face", "head", "jaw"), _v(0.0, ey + 0.030 * s, ez - 0.012 * s), _v(0.030, 0.008, 0.030) * s,
+                   0.036 * s)
+    chin_shape = sdf.cone(lab("chin", "jaw"), _v(0.0, ey + 0.036 * s, ez - 0.048 * s),
+                          _v(0.0, ey + 0.022 * s, chin[2] + 0.024 * s), 0.052 * s, 0.026 * s)
+    nose = sdf.cone(lab("nose", "head"), _v(0.0, ey - 0.008 * s, ez - 0.006 * s), _v(0.0, ey - 0.017 * s, ez - 0.034 * s),
+                    0.006 * s, 0.0105 * s)
     neck = sdf.cone(lab("neck", "neck", "head"), plan.head("spine3") + _v(0, 0.01, 0.03) * s,
-                    head + _v(0, 0.012, 0.0) * s, 0.050 * s, 0.046 * s)
+                    head + _v(0, 0.012, 0.0) * s, 0.057 * s, 0.051 * s)
     ears, parts = [], []
     for side, sg in SIDES:
         e = plan.head(f"{side}_eye_smplhf")
-        ears.append(sdf.ellipsoid(lab(f"{side}_ear", "head"), _v(sg * 0.072 * s, skull_c[1] + 0.004 * s, e[2] - 0.012 * s),
+        ears.append(sdf.ellipsoid(lab(f"{side}_ear", "head"), _v(sg * 0.072 * s, skull_c[1] + 0.006 * s, ez - 0.014 * s),
                                   _v(0.010, 0.016, 0.026) * s))
-        eye = sdf.ellipsoid(lab(f"{side}_eye", f"{side}_eye_smplhf"), e + _v(0, -0.001, 0) * s,
-                            _v(0.0105, 0.0085, 0.0095) * s)
-        parts.append(Part(f"{side}_eye", "eyes", eye, voxel=0.0014 * s, smooth_radius=0.0))
-        brow = sdf.cone(lab(f"{side}_brow", "head"), e + _v(sg * -0.011, -0.004, 0.018) * s,
-                        e + _v(sg * 0.014, 0.001, 0.020) * s, 0.0040 * s, 0.0033 * s)
-        parts.append(Part(f"{side}_brow", "hair", brow, voxel=0.0014 * s, smooth_radius=0.0))
-    skin = sdf.Union((sdf.Union((skull, face, jaw_shape, nose, *ears), k=0.02 * s), neck), k=0.03 * s)
-    parts.append(Part("head", "skin", skin, voxel=0.0045 * s, smooth_radius=0.02 * s))
-    lips = sdf.ellipsoid(lab("lips", "jaw", "head"), _v(0.0, -0.080 * s, chin[2] + 0.040 * s),
-                         _v(0.018, 0.008, 0.0055) * s)
-    parts.append(Part("lips", "lips", lips, voxel=0.0014 * s, smooth_radius=0.004 * s))
-    hair = sdf.ellipsoid(lab("hair", "head"), skull_c + _v(0.0, 0.012, 0.016) * s, skull_r * _v(1.05, 0.99, 0.95))
+        eye = sdf.ellipsoid(lab(f"{side}_eye", f"{side}_eye_smplhf"), e + _v(0, -0.011, 0) * s,
+                            _v(0.0112, 0.0090, 0.0108) * s)
+        parts.append(Part(f"{side}_eye", "eyes", eye, voxel=0.0011 * s, smooth_radius=0.0))
+        brow = sdf.cone(lab(f"{side}_brow", "head"), e + _v(sg * -0.011, -0.013, 0.019) * s,
+                        e + _v(sg * 0.014, -0.009, 0.021) * s, 0.0040 * s, 0.0033 * s)
+        parts.append(Part(f"{side}_brow", "hair", brow, voxel=0.0011 * s, smooth_radius=0.0))
+    skin = sdf.Union((sdf.Union((skull, face, chin_shape, nose, *ears), k=0.025 * s), neck), k=0.03 * s)
+    parts.append(Part("head", "skin", skin, voxel=0.0040 * s, smooth_radius=0.02 * s))
+    lips = sdf.ellipsoid(lab("lips", "jaw", "head"), _v(0.0, ey - 0.009 * s, chin[2] + 0.042 * s),
+                         _v(0.019, 0.008, 0.0055) * s)
+    parts.append(Part("lips", "lips", lips, voxel=0.0011 * s, smooth_radius=0.004 * s))
+    hair = sdf.ellipsoid(lab("hair", "head"), skull_c + _v(0.0, 0.008, 0.012) * s, _v(0.078, 0.092, 0.097) * s)
     parts.append(Part("hair", "hair", hair, voxel=0.006 * s, smooth_radius=0.0))
     return parts
 
@@ -146,32 +146,38 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
     stature = float(plan.tails[plan.names.index("head")][2])
     s = stature / 1.70
     female, male = gender == "female", gender == "male"
-    chest_w = 0.150 if female else (0.172 if male else 0.162)
-    hip_w = 0.168 if female else (0.148 if male else 0.156)
-    waist_w = 0.118 if female else (0.132 if male else 0.126)
-    pelvis, sp1, sp3 = j("pelvis"), j("spine1"), j("spine3")
-    waist = sdf.ellipsoid(lab("waist", "pelvis", "spine1", "spine2", "spine3"), sp1 + _v(0, 0.004, 0.02) * s,
-                          _v(waist_w, 0.088, 0.13) * s)
-    chest = sdf.ellipsoid(lab("chest", "spine2", "spine3"), sp3 + _v(0, -0.004, -0.015) * s,
-                          _v(chest_w, 0.100, 0.155) * s)
-    torso = [waist, chest]
+    chest_w = 0.128 if female else (0.145 if male else 0.137)
+    hip_w = 0.162 if female else (0.140 if male else 0.148)
+    waist_w = 0.126 if female else (0.142 if male else 0.135)
+    pelvis, sp1, sp3, neck = j("pelvis"), j("spine1"), j("spine3"), j("neck")
+    ls, rs = j("left_shoulder"), j("right_shoulder")
+    chest = sdf.ellipsoid(lab("chest", "spine2", "spine3"), sp3 + _v(0, 0.0, -0.025) * s, _v(chest_w, 0.094, 0.15) * s)
+    upper = sdf.cone(lab("upper_chest", "spine3"), _v(ls[0] - 0.075 * s, sp3[1] + 0.006 * s, ls[2] - 0.04 * s),
+                     _v(rs[0] + 0.075 * s, sp3[1] + 0.006 * s, rs[2] - 0.04 * s), 0.072 * s)
+    waist = sdf.ellipsoid(lab("waist", "pelvis", "spine1", "spine2"), sp1 + _v(0, 0.006, 0.01) * s,
+                          _v(waist_w, 0.085, 0.12) * s)
+    # the shirt's hem: straight sides and a rounded lower edge, so it ends in a level line over the trousers
+    hem = sdf.box(lab("hem", "pelvis", "spine1"), pelvis + _v(0, 0.010, -0.025) * s,
+                  _v(hip_w + 0.003 - 0.06, 0.038, 0.030) * s, 0.06 * s)
+    torso = [chest, upper, waist, hem]
     if female:
         for side, sg in SIDES:
-            torso.append(sdf.ellipsoid(lab(f"{side}_breast", "spine3"), sp3 + _v(sg * 0.052, -0.062, -0.045) * s,
-                                       _v(0.052, 0.045, 0.048) * s))
-    shirt = [sdf.Union(tuple(torso), k=0.06 * s)]
+            torso.append(sdf.ellipsoid(lab(f"{side}_breast", "spine3"), sp3 + _v(sg * 0.050, -0.060, -0.050) * s,
+                                       _v(0.050, 0.042, 0.046) * s))
+    shirt = [sdf.Union(tuple(torso), k=0.08 * s)]
     legs, shoes = [], []
     for side, sg in SIDES:
         shoulder, elbow, wrist = (j(f"{side}_{n}") for n in ("shoulder", "elbow", "wrist"))
-        girdle = sdf.cone(lab(f"{side}_girdle", f"{side}_collar", "spine3"), _v(0, sp3[1] + 0.01 * s, shoulder[2] - 0.012 * s),
-                          shoulder + _v(-sg * 0.01, 0.005, -0.006) * s, 0.058 * s, 0.050 * s)
+        girdle = sdf.cone(lab(f"{side}_girdle", f"{side}_collar", "spine3"),
+                          _v(sg * 0.03 * s, sp3[1] + 0.012 * s, neck[2] - 0.035 * s),
+                          shoulder + _v(-sg * 0.025, 0.006, -0.004) * s, 0.042 * s, 0.046 * s)
         delt = sdf.ellipsoid(lab(f"{side}_deltoid", f"{side}_shoulder", f"{side}_collar"),
-                             shoulder + _v(sg * 0.012, 0.0, -0.008) * s, _v(0.058, 0.052, 0.050) * s * (1.06 if male else 1.0))
-        upper = sdf.cone(lab(f"{side}_upperarm", f"{side}_shoulder"), shoulder, elbow, (0.043 if female else 0.047) * s,
-                         0.036 * s)
-        fore = sdf.cone(lab(f"{side}_forearm", f"{side}_elbow"), elbow, wrist - (wrist - elbow) * 0.06, 0.037 * s,
+                             shoulder + _v(sg * 0.010, 0.0, -0.006) * s, _v(0.050, 0.049, 0.051) * s * (1.05 if male else 1.0))
+        arm_up = sdf.cone(lab(f"{side}_upperarm", f"{side}_shoulder"), shoulder, elbow,
+                          (0.044 if female else 0.048) * s, 0.038 * s)
+        fore = sdf.cone(lab(f"{side}_forearm", f"{side}_elbow"), elbow, wrist - (wrist - elbow) * 0.06, 0.039 * s,
                         0.027 * s)
-        shirt.append(sdf.Union((sdf.Union((girdle, delt), k=0.03 * s), sdf.Union((upper, fore), k=0.03 * s)),
+        shirt.append(sdf.Union((sdf.Union((girdle, delt), k=0.03 * s), sdf.Union((arm_up, fore), k=0.03 * s)),
                                k=0.03 * s))
         hip, knee, ankle = (j(f"{side}_{n}") for n in ("hip", "knee", "ankle"))
         toe = plan.tails[plan.names.index(f"{side}_foot")]
@@ -184,16 +190,22 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
         heading = toe - ankle
         heading[2] = 0.0
         heading /= np.linalg.norm(heading)
-        length = float((toe - ankle) @ heading) + 0.075 * s
-        shoe = sdf.box(lab(f"{side}_shoe", f"{side}_foot", f"{side}_ankle"),
-                       _v(ankle[0], ankle[1], 0.0) + heading * (0.5 * length - 0.06 * s) + _v(0, 0, 0.037 * s),
-                       [0.5 * length - 0.02 * s, 0.013 * s, 0.030 * s], 0.018 * s, sdf.frame(heading, [0, 0, 1]))
-        top = sdf.cone(lab(f"{side}_shoe_top", f"{side}_ankle"), ankle + _v(0, 0, 0.035) * s,
-                       ankle - _v(0, 0, 0.02) * s, 0.040 * s, 0.043 * s)
+        rot = sdf.frame(heading, [0, 0, 1])  # x forward along the foot, y up, z across
+        ground = _v(ankle[0], ankle[1], 0.0)
+        heel = sdf.ellipsoid(lab(f"{side}_heel", f"{side}_ankle"), ground + heading * 0.005 * s + _v(0, 0, 0.040 * s),
+                             _v(0.060, 0.040, 0.040) * s, rot)
+        front = _v(toe[0], toe[1], 0.0) - heading * 0.035 * s
+        sole = sdf.cone(lab(f"{side}_shoe", f"{side}_foot", f"{side}_ankle"), ground + _v(0, 0, 0.032 * s),
+                        front + _v(0, 0, 0.029 * s), 0.034 * s, 0.029 * s)
+        toe_cap = sdf.ellipsoid(lab(f"{side}_toecap", f"{side}_foot"), front + _v(0, 0, 0.027 * s),
+                                _v(0.050, 0.027, 0.041) * s, rot)
+        top = sdf.cone(lab(f"{side}_shoe_top", f"{side}_ankle"), ankle + _v(0, 0, 0.030) * s,
+                       ground + _v(0, 0, 0.045 * s), 0.038 * s, 0.040 * s)
+        shoe = sdf.Union((heel, sole, toe_cap), k=0.03 * s)
         shoes.append(Part(f"{side}_shoe", "shoes", sdf.Union((top, shoe), k=0.03 * s), voxel=0.005 * s,
                           smooth_radius=0.02 * s))
-    hips = sdf.ellipsoid(lab("hips", "pelvis", "left_hip", "right_hip"), pelvis + _v(0, 0.008, -0.03) * s,
-                         _v(hip_w, 0.100, 0.115) * s)
+    hips = sdf.ellipsoid(lab("hips", "pelvis", "left_hip", "right_hip"), pelvis + _v(0, 0.010, -0.06) * s,
+                         _v(hip_w, 0.090, 0.095) * s)
     parts = [
         Part("shirt", "shirt", sdf.Union(tuple(shirt), k=0.035 * s), voxel=0.0065 * s, smooth_radius=0.04 * s),
         Part("trousers", "trousers", sdf.Union((hips, sdf.Union(tuple(legs), k=0.0)), k=0.04 * s), voxel=0.0075 * s,

@@ -90,12 +90,7 @@ def _write(fc, frames: np.ndarray, values: np.ndarray) -> None:
     co[0::2] = frames
     co[1::2] = values
     kp.foreach_set("co", co)
-    kp.foreach_set("interpolation", np.full(len(frames), _LINEAR, dtype=np.int32))
-    fc.update()
-
-
-# enum value of 'LINEAR' in Keyframe.interpolation (dense keys: linear is exact between samples)
-_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+    fc.update()  # sorts the keys and computes their handles (new keys use the user's interpolation type)
 
 
 def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTarget:

@@ -153,8 +153,8 @@ def mesh_sdf(node, voxel: float, relax_iterations: int = 2) -> SurfaceMesh:
     """Polygonise the zero level of ``node`` with quads about ``voxel`` wide."""
     margin = sdf.max_blend(node) + 2 * voxel
     lo, hi = sdf.bounds(node)
-    lo = lo - 2 * voxel
-    hi = hi + 2 * voxel
+    pad = 0.25 * sdf.max_blend(node) + 2 * voxel  # a smooth union bulges out by up to k / 4
+    lo, hi = lo - pad, hi + pad
     shape = tuple(int(s) for s in np.ceil((hi - lo) / voxel).astype(int) + 1)
     values = _sample(node, lo, voxel, shape, margin)
     verts, faces = _nets(values, lo, voxel)

@@ -55,23 +55,26 @@ def test_weights_diffuse_across_a_joint_and_are_limited():
 
 
 @pytest.fixture(scope="module")
-def neutral_mesh():
-    r = rest_skeleton("neutral")
+def body_mesh():
+    """The female body (the one with the most blended shapes)."""
+    r = rest_skeleton("female")
     plan = plan_bones(r.joints, r.end_sites, r.floor_y, JOINT_NAMES, PARENTS)
-    return plan, build_avatar_mesh(plan, "neutral")
+    return plan, build_avatar_mesh(plan, "female")
 
 
-def test_avatar_mesh_is_skinned_with_at_most_four_bones(neutral_mesh):
-    _, m = neutral_mesh
+def test_avatar_mesh_is_watertight_and_skinned_with_at_most_four_bones(body_mesh):
+    _, m = body_mesh
+    closed, vol = closed_and_outward(m.verts, m.quads)
+    assert closed and 0.04 < vol < 0.12  # every part closed, faces outwards, a body's volume in m^3
     assert np.allclose(m.weights.sum(1), 1) and np.all((m.weights > 0).sum(1) <= 4)
     assert m.face_material.max() < len(MATERIALS)
     assert set(m.bone_names) >= {"head", "jaw", "left_eye_smplhf", "right_thumb3", "left_pinky3"}
     assert 40_000 < len(m.verts) < 200_000
 
 
-def test_fingers_are_separate_surfaces(neutral_mesh):
+def test_fingers_are_separate_surfaces(body_mesh):
     """No vertex carries the weights of two different fingers' tips, and tips do not share edges."""
-    _, m = neutral_mesh
+    _, m = body_mesh
     col = {n: i for i, n in enumerate(m.bone_names)}
     edges = quad_edges(m.quads, len(m.verts))
     for side in ("left", "right"):
@@ -86,8 +89,8 @@ def test_fingers_are_separate_surfaces(neutral_mesh):
                     assert not np.any(owner[a][edges[:, 1]] & owner[b][edges[:, 0]]), (side, a, b)
 
 
-def test_avatar_mesh_cache_round_trip(neutral_mesh, tmp_path):
-    plan, m = neutral_mesh
+def test_avatar_mesh_cache_round_trip(body_mesh, tmp_path):
+    plan, m = body_mesh
     save(m, tmp_path / "a.npz")
     back = load(tmp_path / "a.npz")
     assert np.allclose(back.verts, m.verts, atol=1e-6) and np.array_equal(back.quads, m.quads)
@@ -95,6 +98,6 @@ def test_avatar_mesh_cache_round_trip(neutral_mesh, tmp_path):
     # a cached mesh is found by its key (plan + source code); an unreadable one is rebuilt
     folder = tmp_path / "cache"
     folder.mkdir()
-    save(m, folder / f"avatar-neutral-{cache_key(plan, 'neutral')}.npz")
-    assert np.array_equal(cached_avatar_mesh(plan, "neutral", folder).quads, m.quads)
-    assert cache_key(plan, "neutral") != cache_key(plan, "female")
+    save(m, folder / f"avatar-female-{cache_key(plan, 'female')}.npz")
+    assert np.array_equal(cached_avatar_mesh(plan, "female", folder).quads, m.quads)
+    assert cache_key(plan, "female") != cache_key(plan, "male")

@@ -21,7 +21,7 @@ class IKConfig:
     w_limits: float = 20.0  # squared excess over anatomical limits (radians^2)
     w_prior: float = 1.0  # scales the comfort priors (collars, spine spread, twists, upright torso)
     w_scale: float = 1.0  # keeps the clip's scale near the shoulder-width estimate (log-scale squared)
-    focal: float = 1.0  # first guess of the focal length, image heights (webcam/phone; see camera.py)
+    focal: float = 0.0  # focal length guess, image heights (camera.py); 0 = from the hands' size (depth.py)
     w_focal: float = 0.005  # pull of log(focal) towards that guess
     # time
     max_gap_s: float = 0.3  # a lost hand is interpolated across gaps up to this long...

@@ -1,10 +1,8 @@
 """Depth of the body under our skeleton's fixed bone lengths.
 
-Camera model: scaled orthographic ("weak perspective"): a world point (X, Y, Z) in metres
-appears at ``(u, v) = s * (X, -Y) + c_t`` (height units, see :mod:`.observations`), one
-scale ``s`` per clip and a centre ``c_t`` per frame. Signers stand 1-3 m from the camera
-and sign within about 0.5 m of their body, so perspective changes the apparent size of a
-hand by up to about 20 % in a close webcam shot and far less in studio video.
+The first guesses here use the scaled orthographic camera (``(u, v) = s * (X, -Y) + c_t``);
+the refinement then uses the perspective camera of :mod:`.camera`, whose focal length is
+first guessed by :func:`initial_focal`.
 
 Depth: with bone length ``L`` fixed and its image length ``l``, the depth step along the
 bone is ``+-sqrt(L^2 - (l/s)^2)`` (Taylor, CVIU 2000). Only the sign is missing; it is
@@ -77,37 +75,59 @@ def lift_steps(l2d: np.ndarray, L: float, hint: np.ndarray, prior_sign: float) -
     return sign * mag
 
 
-def lift_arms(obs: Observations, rest: RestSkeleton, s: float) -> dict[str, np.ndarray]:
-    """3-D shoulder, elbow and wrist positions (T, 3) in metres (image-plane X, Y about the image
-    origin; Z relative to the shoulders' midpoint), one per side, from 2-D + lifted depth.
+def _unproject(parent: np.ndarray, ab: np.ndarray, L: float, kappa: float, hint: np.ndarray,
+               prior_sign: float) -> np.ndarray:
+    """3-D child (T, 3) at distance ``L`` from ``parent`` (T, 3) on the camera ray of image point
+    ``ab`` (T, 2) (metres at the look point's depth, Y up): X = a (1 - kappa Z), Y = b (1 - kappa Z).
+
+    Of the two solutions the one nearer the camera is taken where ``hint`` says so (and is
+    decisive), else the farther one, else (prior 0) the one closest to the image plane; when
+    the bone cannot reach the ray the nearest point is used.
+    """
+    a, b = ab[:, 0], ab[:, 1]
+    A, B, zp = a - parent[:, 0], b - parent[:, 1], parent[:, 2]
+    qa = (a * a + b * b) * kappa * kappa + 1.0
+    qb = -2.0 * ((A * a + B * b) * kappa + zp)
+    qc = A * A + B * B + zp * zp - L * L
+    disc = np.clip(qb * qb - 4.0 * qa * qc, 0.0, None)
+    zmid = -qb / (2.0 * qa)
+    half = np.sqrt(disc) / (2.0 * qa)
+    decisive = np.abs(hint) > SIGN_DECISIVE * L
+    sign = np.where(decisive, np.sign(hint), prior_sign)
+    Z = zmid + sign * half
+    k = 1.0 - kappa * Z
+    return np.stack([a * k, b * k, Z], axis=-1)
+
+
+def lift_arms(obs: Observations, rest: RestSkeleton, s: float, focal: float = np.inf) -> dict[str, np.ndarray]:
+    """3-D shoulder, elbow and wrist positions (T, 3) in metres, one per side, about the
+    shoulders' midpoint (X right, Y up, Z towards the camera), from the 2-D landmarks and
+    the bone lengths under the camera of :mod:`.camera` (scale ``s``, focal length ``focal``).
 
     The wrist uses the hand model's wrist where the hand is seen (it is sharper than the pose's).
+    Also returns the depth steps ``<side>_dz_upper`` / ``<side>_dz_fore`` (T,).
     """
     lens = rest_lengths(rest)
     P = obs.pose_filled
+    kappa = 0.0 if not np.isfinite(focal) else s / focal
+    centre = (P[:, L_SHOULDER, :2] + P[:, R_SHOULDER, :2]) / 2
 
-    def xy(pt):
-        return np.stack([pt[..., 0] / s, -pt[..., 1] / s], axis=-1)
+    def ab(pt):
+        return np.stack([(pt[..., 0] - centre[:, 0]) / s, -(pt[..., 1] - centre[:, 1]) / s], axis=-1)
 
     out = {}
-    sl, sr = xy(P[:, L_SHOULDER]), xy(P[:, R_SHOULDER])
+    sl, sr = ab(P[:, L_SHOULDER]), ab(P[:, R_SHOULDER])
     w2 = np.linalg.norm(sl - sr, axis=-1)
     dz_sh = lift_steps(w2, lens["shoulders"], depth_hint(obs, L_SHOULDER, R_SHOULDER, s), 0.0)
-    zl, zr = dz_sh / 2, -dz_sh / 2
-    for side, (sh, el, wr), zs, S2 in (("left", (L_SHOULDER, L_ELBOW, L_WRIST), zl, sl),
-                                       ("right", (R_SHOULDER, R_ELBOW, R_WRIST), zr, sr)):
+    for side, (sh, el, wr), zs, S2 in (("left", (L_SHOULDER, L_ELBOW, L_WRIST), dz_sh / 2, sl),
+                                       ("right", (R_SHOULDER, R_ELBOW, R_WRIST), -dz_sh / 2, sr)):
         k = 0 if side == "left" else 1
-        E2 = xy(P[:, el])
-        W2 = xy(P[:, wr])
-        hw = xy(obs.hands[:, k, 0])
-        W2 = np.where(obs.hand_valid[:, k, None], hw, W2)
-        dz_u = lift_steps(np.linalg.norm(E2 - S2, axis=-1), lens["upper_arm"], depth_hint(obs, el, sh, s), 0.3)
-        dz_f = lift_steps(np.linalg.norm(W2 - E2, axis=-1), lens["forearm"], depth_hint(obs, wr, el, s), 1.0)
+        W2 = np.where(obs.hand_valid[:, k, None], ab(obs.hands[:, k, 0]), ab(P[:, wr]))
         S = np.concatenate([S2, zs[:, None]], axis=-1)
-        E = np.concatenate([E2, (zs + dz_u)[:, None]], axis=-1)
-        W = np.concatenate([W2, (zs + dz_u + dz_f)[:, None]], axis=-1)
+        E = _unproject(S, ab(P[:, el]), lens["upper_arm"], kappa, depth_hint(obs, el, sh, s), 0.3)
+        W = _unproject(E, W2, lens["forearm"], kappa, depth_hint(obs, wr, el, s), 1.0)
         out[f"{side}_shoulder"], out[f"{side}_elbow"], out[f"{side}_wrist"] = S, E, W
-        out[f"{side}_dz_upper"], out[f"{side}_dz_fore"] = dz_u, dz_f
+        out[f"{side}_dz_upper"], out[f"{side}_dz_fore"] = E[:, 2] - S[:, 2], W[:, 2] - E[:, 2]
     return out
 
 
@@ -120,3 +140,33 @@ def hand_points_3d(obs: Observations, side: int, s: float) -> np.ndarray:
     h = obs.hands[:, side]
     rel = h - h[:, :1]
     return np.stack([rel[..., 0] / s, -rel[..., 1] / s, -rel[..., 2] / s], axis=-1)
+
+
+HAND_DEPTH = 0.25  # m: how far in front of the shoulders signing hands typically are
+FOCAL_RANGE = (0.5, 10.0)  # image heights: a wide phone lens .. a distant zoomed camera
+
+
+def initial_focal(obs: Observations, rest: RestSkeleton, s: float) -> float:
+    """First guess of the focal length (image heights) from how big the hands look.
+
+    MediaPipe's 3-D hand (x, y and its z, scaled like x) has a size that does not depend on
+    the hand's orientation. At the body's scale ``s`` our palm (wrist to middle MCP) would
+    look ``s * L``; hands that look ``m`` times bigger are nearer the camera. With hands
+    about ``HAND_DEPTH`` in front of the shoulders, ``1 / m = 1 - HAND_DEPTH * s / f``. On
+    the shared data ``m`` is about 1.0 for dictionary/studio video (a distant camera),
+    1.3 for webcams and 1.5 for phones held at arm's length. Without hands: a webcam's 1.2.
+    """
+    J = JOINT_INDEX
+    L = float(np.linalg.norm(rest.joints[J["left_middle1"]] - rest.joints[J["left_wrist"]]))
+    sizes = []
+    for k in (0, 1):
+        h = obs.hands[obs.hand_valid[:, k], k]
+        if len(h):
+            sizes.append(np.linalg.norm(h[:, 9] - h[:, 0], axis=-1))
+    if not sizes:
+        return 1.2
+    m = float(np.median(np.concatenate(sizes))) / (s * L)
+    if m <= 1.0 / (1.0 - HAND_DEPTH * s / FOCAL_RANGE[1]):
+        return FOCAL_RANGE[1]
+    f = HAND_DEPTH * s / (1.0 - 1.0 / m)
+    return float(np.clip(f, *FOCAL_RANGE))

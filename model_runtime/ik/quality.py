@@ -3,7 +3,7 @@
 * ``reproj_body`` / ``reproj_hand`` / ``reproj_face``: mean 2-D distance between the
   projected FK markers of the output motion and the landmarks, over seen landmarks of
   valid frames, in units of the clip's median 2-D shoulder width. Body = shoulders,
-  elbows, wrists; hand = the 21 points of each seen hand; face = nose, eyes, ears (their
+  elbows, wrists (the hand model's wrist where it saw the hand, the pose model's elsewhere); hand = the 21 points of each seen hand; face = nose, eyes, ears (their
   absolute place depends on the signer's neck length, which our fixed skeleton cannot
   follow, hence a figure of its own). Only landmarks MediaPipe saw count: inside the image
   and, where it reports visibility, at least 0.5 (it guesses the rest from the body's
@@ -24,7 +24,7 @@ import torch
 
 from .decompose import theta_from_local
 from .limits import DofModel, limit_excess, shoulder_excess
-from .markers import BODY_METRIC_POSE, MarkerSet
+from .markers import BODY_METRIC_POSE, L_WRIST, R_WRIST, MarkerSet
 from .observations import Observations
 
 LIMIT_TOL = np.deg2rad(1.0)
@@ -60,6 +60,14 @@ def reprojection(err: np.ndarray, obs: Observations, markers: MarkerSet) -> dict
     seen = (obs.weight > 0) & obs.valid[:, None]
     body_cols = markers.pose_index >= 0
     seen[:, body_cols] &= obs.pose_seen[:, markers.pose_index[body_cols]]
+    # where the hand model saw the hand, its wrist stands for the pose model's coarser one
+    err = err.copy()
+    for k, wrist in ((0, L_WRIST), (1, R_WRIST)):
+        pw = np.nonzero(markers.pose_index == wrist)[0][0]
+        hw = np.nonzero((markers.hand == k) & (markers.hand_index == 0))[0][0]
+        hv = obs.hand_valid[:, k]
+        err[hv, pw] = err[hv, hw]
+        seen[hv, pw] = True
     body = np.isin(markers.pose_index, BODY_METRIC_POSE) & (markers.group == "body")
     face = np.isin(markers.pose_index, BODY_METRIC_POSE) & (markers.group == "face")
     hand = markers.hand >= 0

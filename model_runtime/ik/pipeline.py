@@ -60,6 +60,7 @@ class _Clip:
     obs: object
     lifted: dict
     s0: float
+    f0: float
     theta0: np.ndarray
     jaw: np.ndarray
     hand_depth: np.ndarray
@@ -76,14 +77,15 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
     """Observations and the closed-form first guess of one clip."""
     from .body import body_local_rotations
     from .decompose import theta_from_local, twist_angle
-    from .depth import hand_points_3d, initial_scale, lift_arms
+    from .depth import hand_points_3d, initial_focal, initial_scale, lift_arms
     from .hands import finger_rotations, forearm_and_wrist, palm_rotation
     from .observations import observe
     from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, relaxed_values
 
     obs = observe(seq, markers)
     s0 = initial_scale(obs, rest)
-    lifted = lift_arms(obs, rest, s0)
+    f0 = cfg.focal if cfg.focal > 0 else initial_focal(obs, rest, s0)
+    lifted = lift_arms(obs, rest, s0, f0)
     init = body_local_rotations(obs, lifted, markers, s0)
     R = init["local"]
     for side in ("left", "right"):
@@ -102,7 +104,7 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
                               relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
     hand_depth = np.stack([hand_points_3d(obs, k, s0)[..., 2] for k in (0, 1)], axis=1)
     hand_depth[~obs.hand_valid] = np.nan
-    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, theta0=theta0, jaw=init["jaw"], hand_depth=hand_depth)
+    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=theta0, jaw=init["jaw"], hand_depth=hand_depth)
 
 
 def _finish(clip: _Clip, fit, problem_clip, model, markers, gender: str, cfg: IKConfig) -> IKResult:
@@ -149,7 +151,7 @@ def _finish(clip: _Clip, fit, problem_clip, model, markers, gender: str, cfg: IK
         "left_hand_seen_frac": float(obs.hand_valid[:, 0].mean()),
         "right_hand_seen_frac": float(obs.hand_valid[:, 1].mean()),
         "aspect": obs.aspect, "aspect_estimated": obs.aspect_estimated,
-        "scale": fit.scale, "scale_init": clip.s0, "focal": fit.focal,
+        "scale": fit.scale, "scale_init": clip.s0, "focal": fit.focal, "focal_init": clip.f0,
         "depth_source": "pose_world" if obs.pose_world is not None else "mediapipe_z",
     })
     motion = SignMotion(poses=poses, trans=trans, fps=seq.fps, gloss=str(seq.meta.get("gloss", "") or ""),
@@ -196,7 +198,7 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
         markers = marker_set(gender)
         clips = [_prepare(s, rest, model, markers, cfg) for s in seqs]
         kin = Kinematics(rest, model)
-        targets = [ClipTargets(obs=c.obs, depth_targets=c.lifted, hand_depth=c.hand_depth, scale0=c.s0)
+        targets = [ClipTargets(obs=c.obs, depth_targets=c.lifted, hand_depth=c.hand_depth, scale0=c.s0, focal0=c.f0)
                    for c in clips]
         problem = Problem(targets, markers, kin, model, cfg)
         fits = refine(problem, np.concatenate([c.theta0 for c in clips]), cfg)

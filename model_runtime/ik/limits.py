@@ -220,3 +220,34 @@ def shoulder_excess(rotvec_local: np.ndarray, side: str) -> np.ndarray:
     ex = np.maximum(back - np.deg2rad(SHOULDER_BACK_MAX_DEG), 0.0)
     ex = np.maximum(ex, np.abs(twist) - np.deg2rad(SHOULDER_TWIST_MAX_DEG))
     return np.maximum(ex, 0.0).reshape(shape)
+
+
+def clamp_shoulder(rotvec_local: np.ndarray, side: str) -> np.ndarray:
+    """(..., 3) shoulder rotation vectors moved to the nearest pose inside the limits of
+    :func:`shoulder_excess` (twist clipped; an arm pointing too far back is turned forward
+    just enough, the rest of its orientation kept)."""
+    from scipy.spatial.transform import Rotation
+
+    from .geometry import axis_angle_matrix, min_rotation
+
+    rv = np.asarray(rotvec_local, dtype=np.float64)
+    shape = rv.shape
+    R = Rotation.from_rotvec(rv.reshape(-1, 3)).as_matrix()
+    axis = np.array([1.0, 0.0, 0.0]) * (1.0 if side == "left" else -1.0)
+    q = Rotation.from_matrix(R).as_quat()
+    twist = 2.0 * np.arctan2(q[:, :3] @ axis, q[:, 3])
+    twist = (twist + np.pi) % (2 * np.pi) - np.pi
+    S = R @ axis_angle_matrix(axis, -twist)
+    d = S @ axis
+    zmin = -np.sin(np.deg2rad(SHOULDER_BACK_MAX_DEG))
+    back = d[:, 2] < zmin
+    if np.any(back):
+        dn = d[back].copy()
+        xy = dn[:, :2]
+        n = np.linalg.norm(xy, axis=1, keepdims=True)
+        xy = np.where(n > 1e-9, xy / np.maximum(n, 1e-12), np.array([[axis[0], 0.0]]))
+        dn = np.concatenate([xy * np.sqrt(1.0 - zmin ** 2), np.full((len(xy), 1), zmin)], axis=1)
+        S[back] = min_rotation(np.broadcast_to(axis, dn.shape), dn)  # still a pure swing
+    lim = np.deg2rad(SHOULDER_TWIST_MAX_DEG)
+    R2 = S @ axis_angle_matrix(axis, np.clip(twist, -lim, lim))
+    return Rotation.from_matrix(R2).as_rotvec().reshape(shape)

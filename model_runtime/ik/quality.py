@@ -3,7 +3,8 @@
 * ``reproj_body`` / ``reproj_hand`` / ``reproj_face``: mean 2-D distance between the
   projected FK markers of the output motion and the landmarks, over seen landmarks of
   valid frames, in units of the clip's median 2-D shoulder width. Body = shoulders,
-  elbows, wrists (the hand model's wrist where it saw the hand, the pose model's elsewhere); hand = the 21 points of each seen hand; face = nose, eyes, ears (their
+  elbows, wrists (the hand model's wrist where it saw the hand, the pose model's coarser
+  one elsewhere); hand = the 21 points of each seen hand; face = nose, eyes, ears (their
   absolute place depends on the signer's neck length, which our fixed skeleton cannot
   follow, hence a figure of its own). Only landmarks MediaPipe saw count: inside the image
   and, where it reports visibility, at least 0.5 (it guesses the rest from the body's

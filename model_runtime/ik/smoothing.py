@@ -163,4 +163,11 @@ def fill_body(theta: np.ndarray, valid: np.ndarray, model: DofModel) -> np.ndarr
 
 
 def clamp_to_limits(theta: np.ndarray, model: DofModel) -> np.ndarray:
-    return np.clip(theta, np.where(model.free, -np.inf, model.lo), np.where(model.free, np.inf, model.hi))
+    """Every angle into its range, and each shoulder into its cone and twist range."""
+    from .limits import clamp_shoulder
+
+    out = np.clip(theta, np.where(model.free, -np.inf, model.lo), np.where(model.free, np.inf, model.hi))
+    for side in ("left", "right"):
+        cols = [model.index[f"{side}_shoulder_r{k}"] for k in "xyz"]
+        out[:, cols] = clamp_shoulder(out[:, cols], side)
+    return out

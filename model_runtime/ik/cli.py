@@ -63,7 +63,7 @@ def check_source(spec: str, limit: int = 50, seed: int = 0, gender: str = "neutr
     """
     from ..errors import SignAvatarError
     from ..landmarks.sources import iter_clips
-    from .pipeline import solve_batch
+    from .solve import solve_batch
 
     refs = _sample(iter_clips(spec), limit, seed)
     rows, failed = [], []
@@ -196,7 +196,7 @@ def _pick(refs: list, key: str):
 def run_preview(args) -> int:
     from ..landmarks.sources import iter_clips
     from .preview import write_preview
-    from .pipeline import solve
+    from .solve import solve
 
     ref = _pick(iter_clips(args.source), args.clip)
     seq = ref.load(mirrored=args.mirrored, progress=ref.kind == "video")

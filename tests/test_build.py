@@ -229,6 +229,7 @@ def test_load_errors_are_counted_not_fatal(tmp_path, sources):
     card = build_dataset(_cfg(tmp_path, sources, sources=(sources["aslapp"], str(bad))), solver=fake_solve,
                          progress=False)
     assert card["dropped"] == {"load or IK error": 1} and card["counts"]["clips"] == 1
+    assert "no body (pose) landmarks" in card["errors"]["aslapp-bad"]
 
 
 def test_cli_lists_sources_and_reports_bad_ones(tmp_path):

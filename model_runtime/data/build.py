@@ -36,6 +36,7 @@ from .glosses import merge_spellings, normalize_gloss
 from .qc import QCConfig, Verdict, frame_signals, judge
 
 LANGUAGE_ANY = "any"
+MAX_ERRORS_LISTED = 500  # clip id -> message in the card
 
 
 @dataclass(frozen=True)
@@ -258,11 +259,12 @@ def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bo
             it.path.unlink()
     _run_ik(items, cfg, solver, progress)
 
-    motions, records = [], []
+    motions, records, errors, dropped_clips = [], [], {}, {}
     for it in items:
         c = clipcache.load(it.path, gloss=it.gloss, source=f"{it.ref.source}:{it.ref.meta.get('sample_id', '')}")
         if c.error:
             drops[(it.ref.source, "load or IK error")] += 1
+            errors[it.ref.clip_id] = c.error
             continue
         T = c.motion.num_frames
         gap = c.meta.get("hand_wrist_gap")
@@ -270,6 +272,7 @@ def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bo
                   float("nan") if gap is None else float(gap)) if cfg.qc else Verdict(0, T)
         if not v.kept:
             drops[(it.ref.source, _reason_kind(v.reason))] += 1
+            dropped_clips[it.ref.clip_id] = v.reason
             continue
         m = c.motion
         motions.append(replace(m, poses=m.poses[v.start:v.stop], trans=m.trans[v.start:v.stop]))
@@ -290,6 +293,8 @@ def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bo
     settings["solver"] = solver_id
     settings["code_hash"] = code
     card = make_card(records, motions, drops, settings)
+    card["errors"] = dict(sorted(errors.items())[:MAX_ERRORS_LISTED])
+    card["dropped_by_qc"] = dict(sorted(dropped_clips.items()))  # clip id -> the rule that dropped it
     out = write_dataset(cfg.out, motions, records, card, write_clips=cfg.write_clips)
     write_card_md(out / "card.md", card)
     return card

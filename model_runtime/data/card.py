@@ -128,6 +128,9 @@ def write_card_md(path, card: dict) -> Path:
     lines += ["## Dropped", ""]
     lines += _table(["reason", "clips"], [[k, v] for k, v in card["dropped"].items()]) if card["dropped"] else \
         ["nothing was dropped", ""]
+    if card.get("errors"):
+        lines += ["## Clips that failed to load or solve (first 30)", ""]
+        lines += _table(["clip", "error"], [[k, v.replace("|", "/")[:160]] for k, v in list(card["errors"].items())[:30]])
     if "signer_split" in card:
         s = card["signer_split"]
         lines += ["## Signer-disjoint split", "", f"{s['train']} train / {s['test']} test clips; test signers: "

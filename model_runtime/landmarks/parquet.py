@@ -38,7 +38,8 @@ def _label_table(path: str) -> dict[str, dict]:
     return table
 
 
-def _find_label(path: Path) -> dict | None:
+def find_label(path: Path) -> dict | None:
+    """Gloss and signer of a GISLR parquet file from a ``train.csv``/``index.csv`` nearby, else None."""
     for folder in list(path.parents)[:5]:
         for name in ("train.csv", "index.csv"):
             table_path = folder / name
@@ -80,7 +81,7 @@ def load_parquet(path, fps: float = ASSUMED_FPS) -> LandmarkSequence:
             raise SignAvatarError(f"{path}: {name} landmark_index outside 0..{n - 1}")
         arr[frame_idx[m], lm[m]] = xyz[m]
         parts[name] = arr
-    label = _find_label(path) or {}
+    label = find_label(path) or {}
     meta = {"gloss": label.get("gloss", ""), "signer": f"gislr:{label['signer']}" if label.get("signer") else "",
             "sample_id": path.stem, "frame_numbers": frames.astype(np.int64), "fps_assumed": True,
             "sign_language": "ASL", "licence": "CC BY 4.0 (believed, not confirmed)"}

@@ -152,11 +152,12 @@ def _aslapp_refs(files: list[Path]) -> Iterator[ClipRef]:
 
 
 def _parquet_refs(files: list[Path]) -> Iterator[ClipRef]:
-    from .parquet import _find_label
+    from .parquet import find_label
 
     for f in files:
-        label = _find_label(f) or {}
-        yield ClipRef(source="parquet", clip_id=f"parquet-{safe_id(f.stem)}", kind="parquet", path=str(f),
+        label = find_label(f) or {}
+        # the file stem is GISLR's sequence_id, the shard's sample_id: one clip id for both copies
+        yield ClipRef(source="parquet", clip_id=f"gislr-{safe_id(f.stem)}", kind="parquet", path=str(f),
                       gloss=label.get("gloss", ""), signer=f"gislr:{label['signer']}" if label.get("signer") else
                       "parquet:unknown", sign_language="ASL", licence=shards.licence_class("CC BY"),
                       meta={"licence_note": "GISLR / PopSign ASL: CC BY 4.0 believed, not confirmed"})

@@ -44,6 +44,18 @@ def fake_solve(seq, gender="neutral"):
     return SimpleNamespace(motion=motion, valid=np.ones(T, bool), quality=quality)
 
 
+BATCH_CALLS: list[int] = []
+
+
+def fake_solve_batch(seqs, gender="neutral"):
+    BATCH_CALLS.append(len(seqs))
+    return [fake_solve(s, gender) for s in seqs]
+
+
+def broken_solve_batch(seqs, gender="neutral"):
+    raise SignAvatarError("clip 3 cannot be solved")
+
+
 def failing_solve(seq, gender="neutral"):
     raise AssertionError("the cache should have answered")
 
@@ -220,6 +232,20 @@ def test_parallel_workers_give_the_same_dataset(tmp_path, sources):
     assert one["per_gloss"] == two["per_gloss"] and one["counts"] == two["counts"]
     a, b = SignDataset.open(tmp_path / "ds"), SignDataset.open(tmp_path / "ds2")
     np.testing.assert_array_equal(np.asarray(a.poses), np.asarray(b.poses))
+
+
+def test_batched_ik_gives_the_same_dataset_and_falls_back_clip_by_clip(tmp_path, sources):
+    plain = build_dataset(_cfg(tmp_path, sources, cache_dir=str(tmp_path / "c0")), solver=fake_solve, progress=False)
+    BATCH_CALLS.clear()
+    batched = build_dataset(_cfg(tmp_path, sources, out=str(tmp_path / "b"), cache_dir=str(tmp_path / "c1"),
+                                 batch_size=4), solver=fake_solve, batch_solver=fake_solve_batch, progress=False)
+    assert BATCH_CALLS and max(BATCH_CALLS) == 4 and sum(BATCH_CALLS) >= plain["counts"]["clips"]
+    assert batched["counts"] == plain["counts"] and batched["per_gloss"] == plain["per_gloss"]
+    np.testing.assert_array_equal(np.asarray(SignDataset.open(tmp_path / "b").poses),
+                                  np.asarray(SignDataset.open(tmp_path / "ds").poses))
+    fallback = build_dataset(_cfg(tmp_path, sources, out=str(tmp_path / "f"), cache_dir=str(tmp_path / "c2")),
+                             solver=fake_solve, batch_solver=broken_solve_batch, progress=False)
+    assert fallback["counts"] == plain["counts"]
 
 
 def test_load_errors_are_counted_not_fatal(tmp_path, sources):

@@ -11,8 +11,9 @@ Steps, in order (each drop is counted by reason in the dataset card):
    than ``min_samples`` clips are left out before any work is spent on them;
 4. handedness: with ``dominant_hand="right"`` every clip is made to read as a right-handed
    signer (:func:`..landmarks.handedness.mirror_decisions`, per recording set);
-5. inverse kinematics in ``workers`` processes, one cached result per clip
-   (:mod:`.clipcache`), so an interrupted build resumes where it stopped;
+5. inverse kinematics in ``workers`` processes, ``batch_size`` clips of a source refined
+   together, one cached result per clip (:mod:`.clipcache`), so an interrupted build resumes
+   where it stopped;
 6. quality control (:mod:`.qc`; ``qc=False`` keeps every solved frame: the ablation set);
 7. ``min_samples`` again on what survived, per-gloss 8:2 split and the optional
    signer-disjoint split (:mod:`.splits`), then :func:`.dataset.write_dataset` and the card.
@@ -59,6 +60,7 @@ class BuildConfig:
     signer_split: bool = False
     write_clips: bool = True
     retry_failed: bool = False  # recompute clips whose failure is cached
+    batch_size: int = 16  # clips refined together by the IK (short clips gain most)
 
 
 @dataclass
@@ -88,6 +90,15 @@ def ik_solver():
     return solve.solve if isinstance(solve, types.ModuleType) else solve
 
 
+def ik_batch_solver():
+    """``model_runtime.ik.solve_batch`` when the IK has it, else None."""
+    try:
+        from ..ik import solve_batch
+    except ImportError:
+        return None
+    return solve_batch
+
+
 @contextmanager
 def _single_threaded_children():
     """Worker processes inherit one math thread each (they are started inside this block)."""
@@ -104,54 +115,93 @@ def _single_threaded_children():
                 os.environ[k] = v
 
 
-def process_clip(ref, mirrored: bool, dominant_hand: str, gender: str, cache_file: str, solver=None) -> str:
-    """Load one clip, solve IK, store the result (or the error) in ``cache_file``; returns its error."""
-    from .. import errors
-
-    solve = solver or ik_solver()
-    meta = {"clip_id": ref.clip_id}
-    try:
-        seq = ref.load(mirrored=mirrored, dominant_hand="right" if dominant_hand == "right" and
-                       ref.kind == "video" else "keep")
-        meta = dict(seq.meta, hands_swapped=seq.hands_swapped, frames_raw=seq.num_frames,
-                    image_size="x".join(map(str, seq.image_size)) if seq.image_size else "")
-        result = solve(seq, gender=gender)
-        motion = result.motion
-        if motion.num_frames != seq.num_frames:
-            raise SignAvatarError(f"IK returned {motion.num_frames} frames for {seq.num_frames} landmark frames")
-        valid = np.asarray(getattr(result, "valid", np.ones(seq.num_frames, dtype=bool)), dtype=bool)
-        clipcache.save_ok(Path(cache_file), motion, valid, frame_signals(seq), dict(result.quality), meta)
-        return ""
-    except errors.SignAvatarError as e:
-        message = str(e)
-    except Exception as e:  # a bug in one clip must not stop a long build; it is reported in the card
-        message = f"{type(e).__name__}: {e}"
-    clipcache.save_error(Path(cache_file), message, meta)
-    return message
+def _error_text(e: Exception) -> str:
+    return str(e) if isinstance(e, SignAvatarError) else f"{type(e).__name__}: {e}"
 
 
-def _run_ik(items: list[_Item], cfg: BuildConfig, solver, progress: bool) -> None:
+def process_batch(jobs: list[tuple], dominant_hand: str, gender: str, solver=None, batch_solver=None) -> int:
+    """Load clips, solve their IK, store each result (or error) in its cache file; returns the error count.
+
+    ``jobs``: ``(ref, mirrored, cache_file)`` each. With ``batch_solver`` the loaded clips are
+    refined together (the IK's ``solve_batch``: the same result, several times faster on short
+    clips); if that fails they are solved one by one so only the bad clip is lost. Any error in
+    one clip is recorded and the build goes on (the card lists it).
+    """
+    if solver is None:
+        solver, batch_solver = ik_solver(), ik_batch_solver()
+    loaded, n_err = [], 0
+    for ref, mirrored, cache_file in jobs:
+        meta = {"clip_id": ref.clip_id}
+        try:
+            seq = ref.load(mirrored=mirrored,
+                           dominant_hand="right" if dominant_hand == "right" and ref.kind == "video" else "keep")
+            meta = dict(seq.meta, hands_swapped=seq.hands_swapped, frames_raw=seq.num_frames,
+                        image_size="x".join(map(str, seq.image_size)) if seq.image_size else "")
+            loaded.append((seq, meta, Path(cache_file)))
+        except Exception as e:  # noqa: BLE001 - recorded per clip, see the docstring
+            clipcache.save_error(Path(cache_file), _error_text(e), meta)
+            n_err += 1
+    results = None
+    if batch_solver is not None and len(loaded) > 1:
+        try:
+            results = batch_solver([seq for seq, _, _ in loaded], gender=gender)
+        except Exception:  # noqa: BLE001 - find the culprit clip by clip below
+            results = None
+    for k, (seq, meta, path) in enumerate(loaded):
+        try:
+            result = results[k] if results is not None else solver(seq, gender=gender)
+            motion = result.motion
+            if motion.num_frames != seq.num_frames:
+                raise SignAvatarError(f"IK returned {motion.num_frames} frames for {seq.num_frames} landmark frames")
+            valid = np.asarray(getattr(result, "valid", np.ones(seq.num_frames, dtype=bool)), dtype=bool)
+            clipcache.save_ok(path, motion, valid, frame_signals(seq), dict(result.quality), meta)
+        except Exception as e:  # noqa: BLE001 - recorded per clip, see the docstring
+            clipcache.save_error(path, _error_text(e), meta)
+            n_err += 1
+    return n_err
+
+
+def _batches(todo: list[_Item], batch_size: int) -> list[list[_Item]]:
+    """Consecutive clips of one source in batches; videos alone (their extraction dominates)."""
+    out, cur = [], []
+    for it in todo:
+        if it.ref.kind == "video" or (cur and (cur[0].ref.source != it.ref.source or len(cur) >= batch_size)):
+            if cur:
+                out.append(cur)
+            cur = []
+        if it.ref.kind == "video":
+            out.append([it])
+        else:
+            cur.append(it)
+    if cur:
+        out.append(cur)
+    return out
+
+
+def _run_ik(items: list[_Item], cfg: BuildConfig, solver, batch_solver, progress: bool) -> None:
     from tqdm import tqdm
 
     todo = [it for it in items if not it.path.exists()]
     if not todo:
         return
-    args = [(it.ref, it.mirrored, cfg.dominant_hand, cfg.gender, str(it.path)) for it in todo]
+    batches = _batches(todo, cfg.batch_size)
+    args = [([(it.ref, it.mirrored, str(it.path)) for it in b], cfg.dominant_hand, cfg.gender) for b in batches]
     bar = tqdm(total=len(todo), unit="clip", desc="landmarks -> SMPL-X", disable=not progress)
     try:
         if cfg.workers <= 1:
             for a in args:
-                process_clip(*a, solver=solver)
-                bar.update(1)
+                process_batch(*a, solver=solver, batch_solver=batch_solver)
+                bar.update(len(a[0]))
             return
         import multiprocessing as mp
 
         with ProcessPoolExecutor(max_workers=cfg.workers, mp_context=mp.get_context("spawn")) as pool:
             with _single_threaded_children():
-                futures = [pool.submit(process_clip, *a, solver=solver) for a in args]
+                futures = {pool.submit(process_batch, *a, solver=solver, batch_solver=batch_solver): len(a[0])
+                           for a in args}
             for f in as_completed(futures):
                 f.result()
-                bar.update(1)
+                bar.update(futures[f])
     finally:
         bar.close()
 
@@ -217,8 +267,14 @@ def _decide_mirroring(items: list[_Item], cfg: BuildConfig, progress: bool) -> N
         it.dominance = score
 
 
-def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bool = True) -> dict:
-    """Run the whole build (module docstring); returns the dataset card."""
+def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bool = True,
+                  batch_solver: Callable | None = None) -> dict:
+    """Run the whole build (module docstring); returns the dataset card.
+
+    ``solver(seq, gender=...) -> IKResult`` and ``batch_solver(seqs, gender=...) -> [IKResult]``
+    replace the IK (default ``model_runtime.ik.solve`` / ``solve_batch``); both must be
+    module-level functions when ``workers > 1``.
+    """
     from ..landmarks.sources import iter_clips
     from .card import make_card, write_card_md
     from .dataset import write_dataset
@@ -226,8 +282,9 @@ def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bo
 
     if cfg.dominant_hand not in ("right", "keep"):
         raise SignAvatarError(f"dominant_hand must be 'right' or 'keep', got {cfg.dominant_hand!r}")
-    if cfg.min_samples < 1:
-        raise SignAvatarError(f"min_samples must be at least 1, got {cfg.min_samples}")
+    if cfg.min_samples < 1 or cfg.batch_size < 1:
+        raise SignAvatarError(f"min_samples and batch_size must be at least 1, got {cfg.min_samples} and "
+                              f"{cfg.batch_size}")
     refs, problems = [], []
     for spec in cfg.sources:
         try:
@@ -257,7 +314,7 @@ def build_dataset(cfg: BuildConfig, solver: Callable | None = None, progress: bo
         it.path = clipcache.cache_path(root, it.ref.source, it.ref.clip_id, it.key)
         if cfg.retry_failed and it.path.exists() and clipcache.load(it.path).error:
             it.path.unlink()
-    _run_ik(items, cfg, solver, progress)
+    _run_ik(items, cfg, solver, batch_solver, progress)
 
     motions, records, errors, dropped_clips = [], [], {}, {}
     for it in items:

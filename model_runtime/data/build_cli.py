@@ -39,6 +39,7 @@ def register(sub) -> None:
     p.add_argument("--signer-split", action="store_true", help="also compute a signer-disjoint split")
     p.add_argument("--no-clips", dest="write_clips", action="store_false", help="skip the per-clip .npz files")
     p.add_argument("--retry-failed", action="store_true", help="recompute clips whose failure is cached")
+    p.add_argument("--batch-size", type=int, default=16, help="clips the IK refines together (default 16)")
     p.set_defaults(func=run_build)
 
     s = sub.add_parser("sources", help="list the landmark sources found (clips, glosses, licences)")
@@ -57,7 +58,7 @@ def run_build(args) -> int:
                       keep_unspecified_language=args.unspecified_language, glosses=tuple(args.gloss),
                       limit=args.limit, min_samples=args.min_samples, qc=args.qc, qc_config=qc,
                       test_fraction=args.test_fraction, seed=args.seed, signer_split=args.signer_split,
-                      write_clips=args.write_clips, retry_failed=args.retry_failed)
+                      write_clips=args.write_clips, retry_failed=args.retry_failed, batch_size=args.batch_size)
     card = build_dataset(cfg)
     c = card["counts"]
     print(f"wrote {args.out}: {c['clips']} clips ({c['train']} train / {c['test']} test), {c['glosses']} glosses, "

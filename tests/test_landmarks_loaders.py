@@ -34,7 +34,7 @@ def test_face_order_matches_the_shared_layout():
 
 
 @pytest.mark.parametrize("name", ["gislr", "mpdata", "dictvideo"])
-def test_shard_clip_has_the_shared_numbers_and_metadata(name):
+def test_shard_clip_has_the_shared_numbers_and_metadata(shared, name):
     refs = iter_clips(name)
     assert len(refs) == {"gislr": 747, "mpdata": 9266, "dictvideo": 1332}[name]
     assert len({r.clip_id for r in refs}) == len(refs)
@@ -60,7 +60,7 @@ def test_shard_clip_has_the_shared_numbers_and_metadata(name):
         assert vis.shape == (seq.num_frames, 33) and np.nanmax(vis) <= 1.0
 
 
-def test_mpdata_sign_language_and_licence_columns():
+def test_mpdata_sign_language_and_licence_columns(shared):
     refs = iter_clips("mpdata")
     langs = {r.sign_language for r in refs}
     assert {"ASL", "ISL", "BSL", "unspecified"} <= langs
@@ -68,7 +68,7 @@ def test_mpdata_sign_language_and_licence_columns():
     assert {r.licence for r in refs} == {"none stated", "MIT", "Apache-2.0"}
 
 
-def test_parquet_matches_its_shard_copy():
+def test_parquet_matches_its_shard_copy(shared):
     refs = iter_clips("gislr-parquet")
     assert len(refs) == 6
     for ref in refs[:3]:
@@ -80,7 +80,7 @@ def test_parquet_matches_its_shard_copy():
         np.testing.assert_allclose(got, shard, atol=2e-3, equal_nan=True)  # the shard is float16
 
 
-def test_aslapp_signs():
+def test_aslapp_signs(shared):
     refs = iter_clips("aslapp")
     assert len(refs) == 100 and {r.licence for r in refs} == {"MIT"}
     seq = next(r for r in refs if r.gloss == "thank_you").load()
@@ -153,7 +153,7 @@ def test_mirror_decisions_follow_the_recording_set():
     assert got.tolist() == [False, True, False, True, False, True]
 
 
-def test_real_swapped_recordings_are_relabelled():
+def test_real_swapped_recordings_are_relabelled(shared):
     """Abdel-Rahman-Emam's MP_Data stores the hands in the other order: the loader notices it from the data."""
     refs = [r for r in iter_clips("mpdata") if r.meta.get("source_repo") == "Abdel-Rahman-Emam/Grad-Proj-DL"]
     assert len(refs) > 20
@@ -173,7 +173,7 @@ def test_real_swapped_recordings_are_relabelled():
     assert swapped >= 10
 
 
-def test_hands_that_do_not_belong_to_the_body_are_measured():
+def test_hands_that_do_not_belong_to_the_body_are_measured(shared):
     """Quisha16's recordings put the hand points far from the body's wrists: QC drops such clips."""
     from model_runtime.data.qc import QCConfig, frame_signals, judge
 
@@ -184,7 +184,7 @@ def test_hands_that_do_not_belong_to_the_body_are_measured():
     assert not v.kept and "hands off the body" in v.reason
 
 
-def test_gislr_signers_who_sign_left_handed_are_mirrored_consistently():
+def test_gislr_signers_who_sign_left_handed_are_mirrored_consistently(shared):
     """Eight GISLR participants sign with their left hand (or a mirrored phone); the build mirrors them all."""
     refs = [r for r in iter_clips("gislr") if r.signer in ("gislr:16069", "gislr:2044")]
     scores = [H.dominance(r.load()) for r in refs]
@@ -236,7 +236,7 @@ def test_bad_source_files_give_clear_errors(tmp_path):
         iter_clips(str(bad_shard))[0].load()
 
 
-def test_slicing_cuts_per_frame_metadata_too():
+def test_slicing_cuts_per_frame_metadata_too(shared):
     seq = iter_clips("dictvideo")[0].load()
     part = seq.slice(5, 15)
     assert part.num_frames == 10 and part.pose_world.shape == (10, 33, 3)

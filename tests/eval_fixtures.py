@@ -44,3 +44,48 @@ def make_dataset(root, glosses: int = 4, per_gloss: int = 10, signers: int = 5, 
                                 split="test" if k % 5 == 4 else "train",
                                 signer_split="test" if signer == signers - 1 else "train"))
     return write_dataset(root, motions, records, card={"built_by": "tests"}, write_clips=False)
+
+
+def mini_mpdata(out_dir, glosses: dict[str, int], shared_root) -> "Path":
+    """A small landmark source in the shared shard layout, cut from the real ``mpdata``.
+
+    ``glosses``: gloss -> number of sequences, taken from ASL or unspecified-language rows, at most
+    two per signer so that the clips come from many people.
+    """
+    import io
+    import lzma
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(shared_root)
+    idx = pd.read_csv(root / "index.csv")
+    idx = idx[idx.sign_language.isin(["ASL", "unspecified"]) & (idx.source_kind != "wlasl_video_derived")]
+    rows = pd.concat([idx[idx.gloss == g].groupby("signer_id").head(2).head(n) for g, n in glosses.items()])
+    out = Path(out_dir)
+    out.mkdir(parents=True)
+    shards, chunks, new, start = {}, [], [], 0
+    for r in rows.itertuples(index=False):
+        if r.shard not in shards:
+            shards[r.shard] = np.load(io.BytesIO(lzma.decompress((root / r.shard).read_bytes())))["data"]
+        d = shards[r.shard][r.start:r.end]
+        chunks.append(d)
+        rec = r._asdict()
+        rec.update(shard="mini.npz.xz", start=start, end=start + len(d))
+        start += len(d)
+        new.append(rec)
+    buf = io.BytesIO()
+    np.savez(buf, data=np.concatenate(chunks))
+    (out / "mini.npz.xz").write_bytes(lzma.compress(buf.getvalue(), preset=1))
+    pd.DataFrame(new).to_csv(out / "index.csv", index=False)
+    return out
+
+
+def one_torch_thread():
+    """Generator for a fixture: run with one torch thread (small convolutions; extra threads only spin), then restore."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

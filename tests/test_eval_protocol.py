@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from eval_fixtures import gloss_clip, make_dataset
+from eval_fixtures import gloss_clip, make_dataset, one_torch_thread
 from model_runtime.cli import main
 from model_runtime.data.dataset import SignDataset
 from model_runtime.errors import SignAvatarError
@@ -34,6 +34,9 @@ class IgnorantModel:
     def generate_batch(self, glosses, lengths, seed):
         rng = np.random.default_rng(seed)
         return [rng.normal(scale=0.3, size=(n, 55, 3)).astype(np.float32) for n in lengths]
+
+
+_threads = pytest.fixture(scope="module", autouse=True)(one_torch_thread)
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from eval_fixtures import gloss_clip, make_dataset
+from eval_fixtures import gloss_clip, make_dataset, one_torch_thread
 from model_runtime.data.dataset import SignDataset
 from model_runtime.errors import SignAvatarError
 from model_runtime.evaluation.graph import edges, joint_indices, spatial_partition
@@ -43,6 +43,9 @@ def test_inputs_resample_any_length_and_keep_the_ends():
     assert batch.shape == (3, 6, 32, 45) and torch.isfinite(batch).all()
     with pytest.raises(SignAvatarError, match="axis-angle"):
         clips_to_input([np.zeros((10, 52, 3))], joints, 32)
+
+
+_threads = pytest.fixture(scope="module", autouse=True)(one_torch_thread)
 
 
 @pytest.fixture(scope="module")

@@ -31,10 +31,16 @@ NOTES = {
 
 
 def _command(argv: list[str], what: str, log: Callable[[str], None]) -> None:
+    import torch
+
     from .. import cli
 
     log(f"$ python -m model_runtime {shlex.join(argv)}")
-    rc = cli.main(argv)
+    threads = torch.get_num_threads()
+    try:
+        rc = cli.main(argv)
+    finally:
+        torch.set_num_threads(threads)  # the command may have set its own
     if rc != 0:
         raise SignAvatarError(f"{what} failed (exit code {rc}): python -m model_runtime {shlex.join(argv)}")
 

@@ -33,6 +33,9 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64, help="clips per model call")
     p.add_argument("--mm-min-samples", type=int, default=5,
                    help="multimodality uses glosses with at least this many clips in a group")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch (0 = torch's default); the small recognizer gains little from more, "
+                        "and extra threads spin on a busy machine")
     p.add_argument("--ablation", choices=("curriculum", "qc"),
                    help="curriculum: train with and without the curriculum on --data; qc: build --sources with and "
                         "without quality control and train on each")
@@ -64,6 +67,10 @@ def run(args) -> int:
         problems.append(f"--recognizer-epochs must be >= 1, got {args.recognizer_epochs}")
     if problems:
         raise SignAvatarError("; ".join(problems))
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
     protocol = ProtocolConfig(seeds=args.seeds, split_kind=args.split, groups=groups, rec_sample=args.rec_sample,
                               batch_size=args.batch_size, max_clips=args.max_clips,

@@ -36,7 +36,7 @@ CONFIG = "recognizer.json"
 @dataclass
 class TrainConfig:
     epochs: int = 30
-    batch_size: int = 64
+    batch_size: int = 64  # at most; small sets use n/8 (>= 8) so that every epoch has >= 8 steps
     lr: float = 3e-3  # peak of a cosine schedule with one warm-up epoch
     weight_decay: float = 1e-3
     label_smoothing: float = 0.1
@@ -175,7 +175,8 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
     x = clips_to_input(train_clips, joint_indices(config.joint_set), config.frames)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     n = len(y)
-    steps_per_epoch = max(1, math.ceil(n / tc.batch_size))
+    batch_size = min(tc.batch_size, max(8, n // 8))
+    steps_per_epoch = max(1, math.ceil(n / batch_size))
     total = steps_per_epoch * tc.epochs
     step = 0
     train_acc = float("nan")
@@ -183,8 +184,8 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
         model.train()
         order = torch.randperm(n, generator=gen)
         correct, loss_sum = 0, 0.0
-        for s in range(0, n, tc.batch_size):
-            idx = order[s:s + tc.batch_size]
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
             if len(idx) < 2:
                 continue  # batch norm needs two clips
             for group in opt.param_groups:
@@ -202,6 +203,6 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
         log(f"recognizer epoch {epoch + 1}/{tc.epochs}: loss {loss_sum / n:.3f}, train acc {train_acc:.3f} "
             f"({time.time() - t0:.0f} s)")
     recalibrate_batchnorm(model, x, tc.batch_size)
-    record = {"train_clips": n, "epochs": tc.epochs, "train_accuracy_last_epoch": train_acc,
+    record = {"train_clips": n, "epochs": tc.epochs, "batch_size": batch_size, "train_accuracy_last_epoch": train_acc,
               "seconds": round(time.time() - t0, 1)}
     return Recognizer(model, glosses, tc, record)

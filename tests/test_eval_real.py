@@ -53,3 +53,32 @@ def test_signer_disjoint_report_on_real_clips(real_dataset, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["recognizer"]["split_kind"] == "signer"
     assert "signer-disjoint" in (out / "report.md").read_text()
+
+
+def test_qc_ablation_builds_both_sets_and_keeps_reference_test_clips_out_of_training(tmp_path):
+    import csv
+    import shlex
+
+    src = mini_mpdata(tmp_path / "src", {"hello": 12, "iloveyou": 12}, require_shared("data", "mpdata"))
+    out = tmp_path / "abl"
+    tiny = ["--epochs", "2", "--batch-size", "8", "--quiet", "--threads", "1", "--d-model", "32", "--cond-dim", "16",
+            "--mlp-hidden", "32", "--enc-layers", "1", "--dec-layers", "1", "--ff-dim", "64", "--heads", "2"]
+    build = ["--min-samples", "3", "--no-clips", "--cache-dir", str(tmp_path / "cache")]
+    r = subprocess.run([sys.executable, "-m", "model_runtime", "evaluate", "--ablation", "qc", "--sources", str(src),
+                        "--out", str(out), "--seeds", "2", "--recognizer-epochs", "2", "--mm-min-samples", "2",
+                        "--build-args", shlex.join(build), "--train-args", shlex.join(tiny)],
+                       cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    def splits(name):
+        with open(out / "data" / name / "index.csv", newline="") as f:
+            return {row["clip_id"]: row["split"] for row in csv.DictReader(f)}
+
+    qc, no_qc = splits("qc"), splits("no_qc")
+    assert len(no_qc) >= len(qc) and set(qc) <= set(no_qc)
+    assert not [c for c, s in qc.items() if s == "test" and no_qc[c] == "train"]
+    md = (out / "report.md").read_text()
+    assert "| QC |" in md and "| no QC |" in md
+    assert (out / "ablation.png").is_file()
+    report = json.loads((out / "report.json").read_text())
+    assert report["variants"]["QC"]["data"] == report["variants"]["no QC"]["data"] == str(out / "data" / "qc")

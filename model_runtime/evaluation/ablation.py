@@ -5,7 +5,8 @@
 * ``qc``: the same sources built with and without quality control (``--no-qc``), a model
   trained on each, both judged by the recognizer trained on the *quality-controlled*
   Raw train split and against its Raw sets (glosses and lengths of its clips), so their
-  figures share one feature space and one reference.
+  figures share one feature space and one reference. The no-QC set's splits are aligned
+  to the QC set's (:func:`align_splits`) so neither model trains on a reference test clip.
 
 Work already done is reused: a dataset folder holding ``index.csv`` is not rebuilt, and a
 run folder that loads as a model is not retrained. Builds and training go through the
@@ -66,6 +67,37 @@ def ensure_dataset(out: Path, sources: list[str], extra: list[str], log: Callabl
     return out
 
 
+def align_splits(target: Path, reference: Path) -> int:
+    """Give every clip of ``target`` that also exists in ``reference`` (same ``clip_id``) the reference's splits.
+
+    The builder's splits depend on the clip list, so a no-QC build would put some of the
+    QC set's test clips in its train split; aligning them keeps the QC set's test clips out
+    of both models' training. Clips only in ``target`` keep their own split. Rewrites
+    ``target/index.csv`` (columns and order unchanged); returns how many clips moved.
+    """
+    import csv
+
+    with open(reference / "index.csv", newline="") as f:
+        ref = {r["clip_id"]: (r["split"], r["signer_split"]) for r in csv.DictReader(f)}
+    with open(target / "index.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        rows = list(reader)
+    moved = 0
+    for r in rows:
+        if r["clip_id"] in ref and (r["split"], r["signer_split"]) != ref[r["clip_id"]]:
+            r["split"], r["signer_split"] = ref[r["clip_id"]]
+            moved += 1
+    if moved:
+        tmp = target / "index.csv.tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=fields)
+            w.writeheader()
+            w.writerows(rows)
+        tmp.replace(target / "index.csv")
+    return moved
+
+
 def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | None = None,
                  sources: list[str] | None = None, checkpoint: Path | None = None, train_args: str = "",
                  build_args: str = "", log: Callable[[str], None] = print) -> dict:
@@ -86,6 +118,9 @@ def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | No
             raise SignAvatarError("--ablation qc needs --sources SRC [SRC ...] (what 'data build' reads)")
         qc_data = ensure_dataset(out / "data" / "qc", sources, build_extra, log)
         raw_data = ensure_dataset(out / "data" / "no_qc", sources, [*build_extra, "--no-qc"], log)
+        moved = align_splits(raw_data, qc_data)
+        log(f"dataset {raw_data}: {moved} clip(s) moved to the reference's split (no test clip of the QC set is "
+            "trained on)")
         runs = {"QC": ensure_run(out / "runs" / "qc", qc_data, train_extra, log),
                 "no QC": ensure_run(out / "runs" / "no_qc", raw_data, train_extra, log)}
         reference = qc_data

@@ -103,9 +103,10 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
     clip_counts, raw_accuracy = {}, {}
     for s_i, split in enumerate(SPLITS):
         idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i)
-        if len(idx) < 2:
+        if len(idx) < 4:
             raise SignAvatarError(f"the {split} split ({config.split_kind}) of {dataset.root} has {len(idx)} clip(s); "
-                                  "the protocol needs at least 2")
+                                  "the protocol needs at least 4 (FID's noise floor compares two halves); "
+                                  "use a larger dataset")
         records = [dataset.records[i] for i in idx]
         glosses = [r["gloss"] for r in records]
         labels = recognizer.labels(glosses)
@@ -122,7 +123,8 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
             for s in range(0, len(clips), config.batch_size):
                 sl = slice(s, s + config.batch_size)
                 if group == "rec":
-                    out = model.reconstruct_batch(clips[sl], glosses=glosses[sl], sample=config.rec_sample,
+                    batch = [np.array(c) for c in clips[sl]]  # writable copies of the memory-mapped clips
+                    out = model.reconstruct_batch(batch, glosses=glosses[sl], sample=config.rec_sample,
                                                   seed=seed + s, fps=clip_fps[sl])
                 else:
                     out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s)

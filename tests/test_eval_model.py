@@ -51,3 +51,24 @@ def test_curriculum_ablation_trains_both_variants_and_writes_table_ii(data, tmp_
     assert main(["evaluate", "--ablation", "curriculum", "--data", str(data), "--out", str(out), "--seeds", "2",
                  "--recognizer-epochs", "3", "--train-args", shlex.join(TINY)]) == 0
     assert (out / "runs" / "no_curriculum" / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_reports_flag_a_model_that_saw_the_test_clips(data, tmp_path):
+    run = tmp_path / "run_all"
+    assert main(["train", "--data", str(data), "--out", str(run), "--split", "all", *TINY]) == 0
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--checkpoint", str(run), "--data", str(data), "--out", str(out), "--seeds", "2",
+                 "--recognizer-epochs", "3", "--groups", "raw,rec"]) == 0
+    held = json.loads((out / "report.json").read_text())["held_out"]
+    assert held["overlap"] == held["test_clips"] == 6
+    assert "6 of them were in its training data" in (out / "report.md").read_text()
+
+
+def test_signer_disjoint_training_keeps_test_signers_unseen(data, tmp_path):
+    out = tmp_path / "signer"
+    assert main(["evaluate", "--train", "--split", "signer", "--data", str(data), "--out", str(out), "--seeds", "2",
+                 "--recognizer-epochs", "3", "--mm-min-samples", "2", "--train-args", shlex.join(TINY)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["held_out"]["overlap"] == 0 and report["held_out"]["trained_on"] == str(out / "data" / "signer_view")
+    assert report["protocol"]["split_kind"] == "signer" and report["recognizer"]["split_kind"] == "signer"
+    assert "signer-disjoint" in (out / "report.md").read_text()

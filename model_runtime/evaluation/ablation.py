@@ -98,6 +98,57 @@ def align_splits(target: Path, reference: Path) -> int:
     return moved
 
 
+def signer_view(source: Path, view: Path) -> Path:
+    """A dataset folder whose ``split`` column is ``source``'s signer-disjoint split.
+
+    ``train`` trains on the ``split`` column only, so a model trained on this view never
+    sees the test signers. The arrays are linked (copied where links are not possible);
+    only ``index.csv`` is rewritten.
+    """
+    import csv
+    import shutil
+
+    with open(source / "index.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        rows = list(reader)
+    if not any(r["signer_split"] for r in rows):
+        raise SignAvatarError(f"{source}: no signer-disjoint split in this dataset; rebuild it with "
+                              "'data build ... --signer-split'")
+    view.mkdir(parents=True, exist_ok=True)
+    for name in ("poses.npy", "trans.npy", "card.json"):
+        target = view / name
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        if (source / name).exists():
+            try:
+                target.symlink_to((source / name).resolve())
+            except OSError:
+                shutil.copyfile(source / name, target)
+    for r in rows:
+        r["split"] = r["signer_split"]
+    with open(view / "index.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return view
+
+
+def train_and_evaluate(out: Path, job_template: EvalJob, data: Path, train_args: str = "",
+                       log: Callable[[str], None] = print) -> dict:
+    """Train a model for this evaluation (on the signer-disjoint train split when the job's split is 'signer')."""
+    out = Path(out)
+    if job_template.protocol.split_kind == "signer":
+        train_data = signer_view(Path(data), out / "data" / "signer_view")
+        run = out / "runs" / "signer_disjoint"
+    else:
+        train_data, run = Path(data), out / "runs" / "model"
+    ensure_run(run, train_data, shlex.split(train_args), log)
+    job = EvalJob(data=Path(data), out=out, recognizer_dir=job_template.recognizer_dir, checkpoint=run,
+                  protocol=job_template.protocol, recognizer=job_template.recognizer, title=job_template.title)
+    return run_job(job, log)
+
+
 def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | None = None,
                  sources: list[str] | None = None, checkpoint: Path | None = None, train_args: str = "",
                  build_args: str = "", log: Callable[[str], None] = print) -> dict:

@@ -39,11 +39,15 @@ def register(sub) -> None:
     p.add_argument("--ablation", choices=("curriculum", "qc"),
                    help="curriculum: train with and without the curriculum on --data; qc: build --sources with and "
                         "without quality control and train on each")
+    p.add_argument("--train", action="store_true",
+                   help="train the model to evaluate (with --train-args) into OUT/runs/ instead of loading "
+                        "--checkpoint; with --split signer it is trained on the signer-disjoint train split, so the "
+                        "test signers are unseen by the model as well as by the recognizer")
     p.add_argument("--sources", nargs="+", metavar="SRC", help="sources for 'data build' (--ablation qc)")
     p.add_argument("--build-args", default="", metavar="'ARGS'",
                    help="extra 'data build' arguments, one quoted string (--ablation qc)")
     p.add_argument("--train-args", default="", metavar="'ARGS'",
-                   help="extra 'train' arguments, one quoted string (ablations)")
+                   help="extra 'train' arguments, one quoted string (ablations, --train)")
     p.set_defaults(func=run)
 
 
@@ -51,7 +55,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from ..errors import SignAvatarError
-    from .ablation import run_ablation
+    from .ablation import run_ablation, train_and_evaluate
     from .protocol import ProtocolConfig
     from .report import plot
     from .runner import EvalJob, RecognizerSettings, run_job
@@ -59,8 +63,10 @@ def run(args) -> int:
     problems = []
     if args.ablation != "qc" and not args.data:
         problems.append("--data DIR is required")
-    if args.ablation and not args.out:
-        problems.append("--ablation needs --out DIR (where variants, runs and the report go)")
+    if (args.ablation or args.train) and not args.out:
+        problems.append("--ablation and --train need --out DIR (where runs and the report go)")
+    if args.train and (args.checkpoint or args.ablation):
+        problems.append("--train trains its own model: leave out --checkpoint and --ablation")
     if args.ablation == "qc" and not args.sources:
         problems.append("--ablation qc needs --sources SRC [SRC ...]")
     if args.recognizer_epochs < 1:
@@ -93,7 +99,7 @@ def run(args) -> int:
         return 0
     job = EvalJob(data=data, out=out, recognizer_dir=recognizer_dir, checkpoint=checkpoint, protocol=protocol,
                   recognizer=settings)
-    result = run_job(job)
+    result = train_and_evaluate(out, job, data, args.train_args) if args.train else run_job(job)
     plot({"model": result}, out / "report.png", title=f"{data.name}: accuracy and FID per group")
     print(f"plot: {out / 'report.png'}")
     return 0

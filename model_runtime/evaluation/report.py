@@ -90,6 +90,16 @@ def markdown(result: dict, title: str) -> str:
         "FID: train groups against Raw train, test groups against Raw test features. The Raw row's FID is the "
         "noise floor: two random halves of the Raw set against each other.", "",
     ]
+    h = result.get("held_out")
+    if h:
+        if h["overlap"] is None:
+            lines += [f"Held-out check: the model's training data (`{h['trained_on']}`) could not be opened, so "
+                      "whether it saw the test clips is unknown.", ""]
+        else:
+            verdict = ("none of them were in its training data" if h["overlap"] == 0 else
+                       f"**{h['overlap']} of them were in its training data: Rec/Gen test figures are not held-out**")
+            lines += [f"Held-out check: the model was trained on the `{h['trained_split']}` split of "
+                      f"`{h['trained_on']}`; of the {h['test_clips']} test clips {verdict}.", ""]
     checks = targets(result)
     if checks:
         lines += ["| Target | Met | Figures |", "|---|---|---|"]

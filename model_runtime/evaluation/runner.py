@@ -67,6 +67,31 @@ def load_model(checkpoint):
     return Generator.load(checkpoint)
 
 
+def training_overlap(model, dataset, split_kind: str) -> dict:
+    """How many of the evaluation's test clips the model was trained on (by ``clip_id``).
+
+    Reads the model's provenance (``config.dataset``: path and split it was trained on).
+    ``overlap`` is None when the training dataset cannot be opened; the report then says so.
+    """
+    from ..data.dataset import SignDataset
+
+    info = dict(getattr(getattr(model, "config", None), "dataset", None) or {})
+    out = {"trained_on": info.get("path"), "trained_split": info.get("split"), "overlap": None,
+           "test_clips": int(len(dataset.indices("test", kind=split_kind)))}
+    path = info.get("path")
+    if not path:
+        return out
+    try:
+        trained = dataset if Path(path).resolve() == Path(dataset.root).resolve() else SignDataset.open(path)
+    except SignAvatarError:
+        return out
+    idx = trained.indices(None if info.get("split") == "all" else "train")
+    seen = {trained.records[int(i)]["clip_id"] for i in idx}
+    test = {dataset.records[int(i)]["clip_id"] for i in dataset.indices("test", kind=split_kind)}
+    out["overlap"] = len(seen & test)
+    return out
+
+
 @dataclass
 class EvalJob:
     data: Path
@@ -86,6 +111,12 @@ def run_job(job: EvalJob, log: Callable[[str], None] = print) -> dict:
     rec = recognizer_for(dataset, job.recognizer_dir, job.protocol.split_kind, job.recognizer, log)
     model = load_model(job.checkpoint) if job.checkpoint and any(g != "raw" for g in job.protocol.groups) else None
     result = evaluate(dataset, rec, model, job.protocol, log)
+    if model is not None:
+        result["held_out"] = training_overlap(model, dataset, job.protocol.split_kind)
+        h = result["held_out"]
+        if h["overlap"]:
+            log(f"WARNING: the model was trained on {h['overlap']} of the {h['test_clips']} test clips; "
+                "its Rec/Gen test figures are not held-out")
     result.update(data=str(job.data), checkpoint=str(job.checkpoint) if job.checkpoint else None,
                   recognizer_dir=str(job.recognizer_dir), total_seconds=round(time.time() - t0, 1))
     json_path, md_path = write_report(result, job.out, job.title)

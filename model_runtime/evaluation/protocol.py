@@ -100,9 +100,15 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
     seeds = list(range(config.first_seed, config.first_seed + config.seeds))
     model_fps = getattr(model, "fps", None) if model is not None else None
     out_groups: dict[str, dict] = {}
-    clip_counts, raw_accuracy = {}, {}
+    clip_counts, raw_accuracy, skipped = {}, {}, {}
     for s_i, split in enumerate(SPLITS):
         idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i)
+        known = set(recognizer.glosses)
+        unknown = [int(i) for i in idx if dataset.records[int(i)]["gloss"] not in known]
+        if unknown:  # glosses absent from the train split (possible with the signer-disjoint split)
+            idx = np.array([i for i in idx if dataset.records[int(i)]["gloss"] in known], dtype=np.int64)
+            log(f"{split}: {len(unknown)} clip(s) of glosses without train clips left out")
+        skipped[split] = len(unknown)
         if len(idx) < 4:
             raise SignAvatarError(f"the {split} split ({config.split_kind}) of {dataset.root} has {len(idx)} clip(s); "
                                   "the protocol needs at least 4 (FID's noise floor compares two halves); "
@@ -168,6 +174,7 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
         "protocol": asdict(config),
         "seeds": seeds,
         "clips": clip_counts,
+        "clips_left_out_unknown_gloss": skipped,
         "recognizer": {**recognizer.record, "raw_train_accuracy": raw_accuracy["train"],
                        "raw_test_accuracy": raw_accuracy["test"], "glosses": len(recognizer.glosses),
                        "config": recognizer.config.to_dict()},

@@ -156,10 +156,7 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
                      _v(rs[0] + 0.075 * s, sp3[1] + 0.006 * s, rs[2] - 0.04 * s), 0.072 * s)
     waist = sdf.ellipsoid(lab("waist", "pelvis", "spine1", "spine2"), sp1 + _v(0, 0.006, 0.01) * s,
                           _v(waist_w, 0.085, 0.12) * s)
-    # the shirt's hem: straight sides and a rounded lower edge, so it ends in a level line over the trousers
-    hem = sdf.box(lab("hem", "pelvis", "spine1"), pelvis + _v(0, 0.010, -0.025) * s,
-                  _v(hip_w + 0.003 - 0.06, 0.038, 0.030) * s, 0.06 * s)
-    torso = [chest, upper, waist, hem]
+    torso = [chest, upper, waist]
     if female:
         for side, sg in SIDES:
             torso.append(sdf.ellipsoid(lab(f"{side}_breast", "spine3"), sp3 + _v(sg * 0.050, -0.060, -0.050) * s,
@@ -186,15 +183,15 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
         shin = sdf.cone(lab(f"{side}_shin", f"{side}_knee"), knee, ankle + _v(0, 0, 0.02) * s, 0.050 * s, 0.036 * s)
         calf = sdf.ellipsoid(lab(f"{side}_calf", f"{side}_knee"), knee + (ankle - knee) * 0.32 + _v(0, 0.012, 0) * s,
                              _v(0.047, 0.048, 0.11) * s)
-        legs.append(sdf.Union((thigh, shin, calf), k=0.03 * s))
+        legs.append(sdf.Union((thigh, shin, calf), k=0.05 * s))
         heading = toe - ankle
         heading[2] = 0.0
         heading /= np.linalg.norm(heading)
         rot = sdf.frame(heading, [0, 0, 1])  # x forward along the foot, y up, z across
-        ground = _v(ankle[0], ankle[1], 0.0)
+        ground = _v(ankle[0], ankle[1], 0.011 * s)  # the blended sole bulges ~1 cm: lift it onto the floor
         heel = sdf.ellipsoid(lab(f"{side}_heel", f"{side}_ankle"), ground + heading * 0.005 * s + _v(0, 0, 0.040 * s),
                              _v(0.060, 0.040, 0.040) * s, rot)
-        front = _v(toe[0], toe[1], 0.0) - heading * 0.035 * s
+        front = _v(toe[0], toe[1], ground[2]) - heading * 0.035 * s
         sole = sdf.cone(lab(f"{side}_shoe", f"{side}_foot", f"{side}_ankle"), ground + _v(0, 0, 0.032 * s),
                         front + _v(0, 0, 0.029 * s), 0.034 * s, 0.029 * s)
         toe_cap = sdf.ellipsoid(lab(f"{side}_toecap", f"{side}_foot"), front + _v(0, 0, 0.027 * s),
@@ -204,11 +201,15 @@ def body_shape(plan: BonePlan, gender: str) -> BodyShape:
         shoe = sdf.Union((heel, sole, toe_cap), k=0.03 * s)
         shoes.append(Part(f"{side}_shoe", "shoes", sdf.Union((top, shoe), k=0.03 * s), voxel=0.005 * s,
                           smooth_radius=0.02 * s))
-    hips = sdf.ellipsoid(lab("hips", "pelvis", "left_hip", "right_hip"), pelvis + _v(0, 0.010, -0.06) * s,
-                         _v(hip_w, 0.090, 0.095) * s)
+    hips = sdf.ellipsoid(lab("hips", "pelvis", "left_hip", "right_hip"), pelvis + _v(0, 0.010, -0.05) * s,
+                         _v(hip_w, 0.094, 0.10) * s)
+    # the waistband: straight sides and rounded edges around the shirt's lower end (the shirt is tucked in)
+    band = sdf.box(lab("waistband", "pelvis", "spine1"), pelvis + _v(0, 0.008, 0.005) * s,
+                   _v(waist_w - 0.002 - 0.04, 0.090 - 0.04, 0.028) * s, 0.04 * s)
     parts = [
         Part("shirt", "shirt", sdf.Union(tuple(shirt), k=0.035 * s), voxel=0.0065 * s, smooth_radius=0.04 * s),
-        Part("trousers", "trousers", sdf.Union((hips, sdf.Union(tuple(legs), k=0.0)), k=0.04 * s), voxel=0.0075 * s,
+        Part("trousers", "trousers", sdf.Union((sdf.Union((band, hips), k=0.06 * s), sdf.Union(tuple(legs), k=0.0)),
+                                               k=0.04 * s), voxel=0.0075 * s,
              smooth_radius=0.04 * s),
         *shoes,
         *_head(plan, s, lab),

@@ -41,7 +41,7 @@ def clip_model(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("clip_model")
     cfg, weights = tiny_clip_files(root / "clip")
-    run = trained_run(root, name="clip", epochs=2,
+    run = trained_run(root, name="clip", epochs=1,
                       extra=["--encoder", f"clip:{cfg}", "--clip-weights", str(weights)])
     return run, weights
 

@@ -154,3 +154,51 @@ def test_image_panel_explains_missing_clip_weights(addon):
     assert not bpy.ops.signavatar.sign_from_image.poll()
     with pytest.raises(RuntimeError, match="CLIP weights"):
         bpy.ops.signavatar.sign_from_image(filepath="/nonexistent.png")
+
+
+def test_preferences_draw_and_accessor(addon):
+    import bpy
+
+    from types import SimpleNamespace
+
+    from conftest import ADDON
+
+    prefs = bpy.context.preferences.addons[ADDON].preferences
+    log = []
+    proxy = SimpleNamespace(layout=FakeLayout(log), model_folder=prefs.model_folder, clip_weights=prefs.clip_weights,
+                            device=prefs.device, bl_rna=prefs.bl_rna)
+    type(prefs).draw(proxy, bpy.context)
+    labels = " ".join(e[1] for e in log if e[0] == "label")
+    assert "embedded model" in labels and "Signs from text: ready" in labels
+    assert "Online access is off" in labels  # the bpy module starts offline
+    s = sub("signavatar_blender.preferences").settings()
+    assert s.model_is_default and s.clip_weights is None and s.device == "cpu"
+    prefs.device = "CUDA"
+    prefs.clip_weights = "/data/weights.safetensors"
+    s = sub("signavatar_blender.preferences").settings()
+    assert s.device == "cuda" and s.clip_weights.name == "weights.safetensors"
+
+
+def test_data_changing_operators_are_undoable_and_drops_are_handled(addon):
+    import bpy
+
+    for name in ("create_avatar", "use_selected_armature", "generate", "sign_from_image", "sign_from_video"):
+        op = getattr(bpy.types, f"SIGNAVATAR_OT_{name}")
+        assert "UNDO" in op.bl_options, name
+    image = bpy.types.SIGNAVATAR_FH_image
+    assert image.bl_import_operator == "signavatar.sign_from_image" and ".png" in image.bl_file_extensions
+    assert bpy.types.SIGNAVATAR_FH_video.bl_import_operator == "signavatar.sign_from_video"
+
+
+def test_numpy_modules_import_without_blender():
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = ("import sys\n"
+            "from signavatar_blender import quaternion, rig_math, rigs, bone_plan, sdf, surface_nets, body_shape, "
+            "skin_weights, avatar_mesh\n"
+            "assert 'bpy' not in sys.modules\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,188 @@
+"""Render the README's pictures of the Blender add-on with the add-on itself (Workbench, headless).
+
+    .venv/bin/python tools/render_readme_images.py                       # sign with the default model
+    .venv/bin/python tools/render_readme_images.py --gloss "thank you"
+    .venv/bin/python tools/render_readme_images.py --video ../shared/videos/startasl_hello.mp4   # IK instead
+
+Writes to ``docs/images/``:
+
+* ``avatars.png``: the three built-in bodies (female, neutral, male);
+* ``signing.png``: a strip of frames of the neutral avatar performing the sign;
+* ``result.png``: one larger frame of what the Sign panel's Generate button produces, with
+  the match it reported.
+
+Everything goes through the add-on's operators (create avatar, generate or reconstruct
+from video), exactly as in the N panel; only the camera and the picture layout are added here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+BACKGROUND = (0.78, 0.80, 0.84)
+CAPTION = (40, 44, 52)
+
+
+def setup_scene(bpy, width: int, height: int):
+    scene = bpy.context.scene
+    world = bpy.data.worlds.new("SignAvatar Backdrop")
+    world.color = BACKGROUND
+    scene.world = world
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.film_transparent = False
+    scene.display.render_aa = "8"
+    sh = scene.display.shading
+    sh.light, sh.color_type = "STUDIO", "MATERIAL"
+    sh.show_cavity, sh.cavity_type = True, "BOTH"
+    sh.cavity_ridge_factor, sh.cavity_valley_factor = 0.6, 0.8
+    sh.show_shadows = True
+    sh.shadow_intensity = 0.35
+    sh.show_object_outline = True
+    cam = bpy.data.cameras.new("Camera")
+    cam_obj = bpy.data.objects.new("Camera", cam)
+    scene.collection.objects.link(cam_obj)
+    scene.camera = cam_obj
+    return scene, cam_obj
+
+
+def aim(cam_obj, target, distance: float, yaw_deg: float = 0.0, pitch_deg: float = 0.0, lens: float = 50.0):
+    """Put the camera ``distance`` metres in front of ``target`` (the avatar faces -Y), turned by yaw/pitch."""
+    yaw, pitch = math.radians(yaw_deg), math.radians(pitch_deg)
+    offset = np.array([math.sin(yaw) * math.cos(pitch), -math.cos(yaw) * math.cos(pitch), math.sin(pitch)])
+    cam_obj.location = tuple(np.asarray(target) + distance * offset)
+    cam_obj.rotation_euler = (math.radians(90) - pitch, 0.0, yaw)
+    cam_obj.data.lens = lens
+
+
+def render(bpy, scene, path: Path):
+    scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    from PIL import Image
+
+    return Image.open(path).convert("RGB")
+
+
+def caption(img, text: str, size: int = 20):
+    """``img`` with ``text`` in a band underneath."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    band = size * 2
+    out = Image.new("RGB", (img.width, img.height + band), (236, 238, 242))
+    out.paste(img, (0, 0))
+    try:
+        font = ImageFont.truetype("DejaVuSans.ttf", size)
+    except OSError:
+        font = ImageFont.load_default()
+    ImageDraw.Draw(out).text((12, img.height + size // 2), text, fill=CAPTION, font=font)
+    return out
+
+
+def save_small(img, path: Path, limit: int = 300_000) -> None:
+    """PNG under ``limit`` bytes: full colour if it fits, else a dithered 256-colour palette, shrunk if needed."""
+    from PIL import Image
+
+    img.save(path, optimize=True)
+    while path.stat().st_size > limit:
+        img.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.FLOYDSTEINBERG).save(
+            path, optimize=True)
+        if path.stat().st_size <= limit:
+            return
+        img = img.resize((int(img.width * 0.85), int(img.height * 0.85)), Image.LANCZOS)
+        img.save(path, optimize=True)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--gloss", default="hello", help="sign to generate with the default model")
+    p.add_argument("--video", type=Path, help="reconstruct this video (raw IK) instead of generating")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "images")
+    a = p.parse_args(argv)
+
+    import bpy
+    from PIL import Image
+
+    import signavatar_blender
+    from model_runtime.skeleton import JOINT_INDEX
+    from signavatar_blender import keying, rig_math
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    signavatar_blender.register()
+    a.out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix="signavatar-readme-"))
+
+    # 1. the three bodies, side by side, arms relaxed
+    scene, cam = setup_scene(bpy, 1000, 720)
+    for x, body in zip((-0.95, 0.0, 0.95), ("female", "neutral", "male")):
+        bpy.context.scene.cursor.location = (x, 0.0, 0.0)
+        bpy.ops.signavatar.create_avatar(body=body)
+        rig = bpy.context.scene.signavatar.armature
+        pose = np.zeros((1, 55, 3))  # SMPL-X axis-angle: arms lowered from the T-pose, elbows a little bent
+        pose[0, JOINT_INDEX["left_shoulder"]] = (0.0, 0.0, -1.2)
+        pose[0, JOINT_INDEX["right_shoulder"]] = (0.0, 0.0, 1.2)
+        pose[0, JOINT_INDEX["left_elbow"]] = (0.0, 0.25, 0.0)
+        pose[0, JOINT_INDEX["right_elbow"]] = (0.0, -0.25, 0.0)
+        binding = keying.bind(rig)
+        quats = rig_math.bone_quaternions(pose[:, list(binding.joints)], binding.rest_quats)[0]
+        for bone, q in zip(binding.bones, quats):
+            rig.pose.bones[bone].rotation_quaternion = q
+    aim(cam, (0.0, 0.0, 0.90), 5.4, yaw_deg=10, pitch_deg=4, lens=50)
+    save_small(render(bpy, scene, tmp / "avatars.png"), a.out / "avatars.png")
+
+    # 2. one avatar signing, through the panel's operators
+    signavatar_blender.unregister()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    signavatar_blender.register()
+    scene, cam = setup_scene(bpy, 460, 560)
+    bpy.ops.signavatar.create_avatar(body="neutral")
+    props = scene.signavatar
+    if a.video:
+        props.video_mode = "RAW"
+        bpy.ops.signavatar.sign_from_video(filepath=str(a.video.resolve()))
+        label = f"{a.video.name} \u2192 IK"
+    else:
+        props.gloss, props.seed = a.gloss, a.seed
+        bpy.ops.signavatar.generate()
+        label = bpy.context.window_manager.signavatar.last_match
+    rig = props.armature
+    strip = rig.animation_data.nla_tracks[0].strips[0]
+    start, end = strip.frame_start, strip.frame_end
+    chest = np.array(rig.data.bones["spine3"].head_local)
+    frames = np.linspace(start + 0.15 * (end - start), start + 0.85 * (end - start), 5).round().astype(int)
+    aim(cam, chest + np.array([0.0, 0.0, 0.08]), 2.2, yaw_deg=10, pitch_deg=2, lens=50)
+    tiles = []
+    for k, f in enumerate(frames):
+        scene.frame_set(int(f))
+        tiles.append(render(bpy, scene, tmp / f"frame{k}.png"))
+    strip_img = Image.new("RGB", (sum(t.width for t in tiles), tiles[0].height), tuple(int(c * 255) for c in BACKGROUND))
+    x = 0
+    for t in tiles:
+        strip_img.paste(t, (x, 0))
+        x += t.width
+    save_small(caption(strip_img, f"{label}   frames {', '.join(str(f) for f in frames)}"), a.out / "signing.png")
+
+    # 3. the result of Generate, larger
+    scene.render.resolution_x, scene.render.resolution_y = 800, 680
+    scene.frame_set(int(frames[2]))
+    aim(cam, chest + np.array([0.0, 0.0, 0.02]), 2.3, yaw_deg=25, pitch_deg=6, lens=45)
+    img = render(bpy, scene, tmp / "result.png")
+    save_small(caption(img, f"SignAvatar > Sign: {label}"), a.out / "result.png")
+    signavatar_blender.unregister()
+    for name in ("avatars.png", "signing.png", "result.png"):
+        f = a.out / name
+        print(f"wrote {f} ({f.stat().st_size / 1000:.0f} kB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

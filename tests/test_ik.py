@@ -45,7 +45,7 @@ def truth():
 @pytest.fixture(scope="module", params=[1e4, 1.5], ids=["far-camera", "near-camera"])
 def solved(request, truth):
     seq = landmarks_from_theta(truth, focal=request.param)
-    return seq, solve(seq, config=IKConfig(smooth=False))
+    return seq, solve(seq)
 
 
 def test_dof_round_trip():

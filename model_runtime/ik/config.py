@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 @dataclass(frozen=True)
 class IKConfig:
     # refinement (torch, all frames at once)
-    iterations: int = 60  # Adam steps after the closed-form first guess
+    iterations: int = 25  # Adam steps after the closed-form first guess (frames independent)
     lr: float = 0.03  # Adam step size on the joint angles (radians)
     lr_scale: float = 0.05  # on log(scale) and log(focal length)
     robust_delta: float = 0.04  # pseudo-Huber knee of the re-projection residual, in shoulder widths
@@ -24,11 +24,13 @@ class IKConfig:
     focal: float = 0.0  # focal length guess, image heights (camera.py); 0 = from the hands' size (depth.py)
     w_focal: float = 0.005  # pull of log(focal) towards that guess
     # time
+    smooth: bool = True  # the temporal phase and the low-pass filter (False: frame-by-frame fit only)
+    smooth_iterations: int = 40  # Adam steps of the temporal phase (acceleration penalty on)
+    w_temporal: float = 0.03  # acceleration penalty, per squared radian of second difference at 30 fps
     max_gap_s: float = 0.3  # a lost hand is interpolated across gaps up to this long...
     relax_s: float = 0.4  # ...and eases towards a relaxed hand over this long in longer gaps
-    cutoff_body_hz: float = 6.0  # zero-phase Butterworth cut-off for body joints and translation
-    cutoff_hand_hz: float = 8.0  # for wrists and fingers (handshape changes are faster)
-    smooth: bool = True
+    cutoff_body_hz: float = 8.0  # zero-phase Butterworth cut-off after the temporal phase (0 = none)
+    cutoff_hand_hz: float = 10.0  # for wrists and fingers (handshape changes are faster)
     threads: int = 0  # torch intra-op threads for the refinement (0 = leave as is)
 
     def to_dict(self) -> dict:

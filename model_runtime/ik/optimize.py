@@ -17,7 +17,8 @@ length; :mod:`.camera`) per clip:
 
 The per-frame image centre is solved in closed form at each step (weighted mean offset of
 the torso markers), so translation never competes with rotation for the arms. Frames are
-independent here; time is handled afterwards (:mod:`.smoothing`). Several clips can be
+independent in the first phase; the temporal phase adds a penalty on the angles'
+acceleration (second differences within a clip, see :mod:`.smoothing` for why). Several clips can be
 refined together (:class:`Problem` takes a list): their frames are stacked, each clip
 keeps its own camera and its own normalisation, so the result equals refining each alone
 while the fixed cost per Adam step is paid once.
@@ -59,6 +60,7 @@ class ClipTargets:
     hand_depth: np.ndarray  # (T, 2, 21) MediaPipe hand z relative to the wrist, metres (NaN unseen)
     scale0: float
     focal0: float
+    fps: float = 30.0
 
 
 def _prior_weights(model: DofModel) -> tuple[np.ndarray, np.ndarray]:
@@ -136,6 +138,8 @@ def _clip_arrays(c: ClipTargets, markers: MarkerSet, kin: Kinematics, cfg: IKCon
         "hand_depth": np.nan_to_num(c.hand_depth).reshape(T, 42),
         "hand_depth_w": np.repeat(hw, 21, axis=1) * cfg.w_hand_depth / (21 * n_valid * 0.1 ** 2),
         "per_frame": np.full((T, 1), 1.0 / n_valid),
+        # acceleration of the angles in units of 30-fps frames: (fps / 30)^2 * second difference
+        "accel_scale": np.full((T, 1), (c.fps / 30.0) ** 2),
     }
 
 
@@ -176,6 +180,13 @@ class Problem:
         arrays = [_clip_arrays(c, markers, kin, cfg) for c in clips]
         for key in arrays[0]:
             setattr(self, key, f(np.concatenate([a[key] for a in arrays], axis=0)))
+        # second differences only within a clip: frame t has neighbours t-1 and t+1 of the same clip
+        starts = np.cumsum([0] + self.lengths[:-1])
+        inner = np.ones(sum(self.lengths), dtype=bool)
+        inner[starts] = False
+        inner[starts + np.array(self.lengths) - 1] = False
+        self.accel_mask = f(inner[1:-1, None].astype(np.float64)) if len(inner) > 2 else None
+        self.temporal = False
         self.lo = f(np.where(model.free, -1e3, model.lo))
         self.hi = f(np.where(model.free, 1e3, model.hi))
         self.sh_slots = torch.tensor([kin.slot[J["left_shoulder"]], kin.slot[J["right_shoulder"]]])
@@ -246,27 +257,39 @@ class Problem:
         # comfort priors
         prior = (theta ** 2 @ self.prior_w)[:, None] + ((theta @ self.prior_D) ** 2).sum(-1, keepdim=True)
         total = total + (self.per_frame * prior).sum()
+        if self.temporal and self.accel_mask is not None:
+            acc = (theta[2:] - 2.0 * theta[1:-1] + theta[:-2]) * self.accel_scale[1:-1]
+            total = total + cfg.w_temporal * (self.per_frame[1:-1] * self.accel_mask * acc ** 2).sum()
         dc = cam - self.cam0
         total = total + cfg.w_scale * (dc[:, 0] ** 2).sum() + cfg.w_focal * (dc[:, 1] ** 2).sum()
         return total
 
 
-def refine(problem: Problem, theta0: np.ndarray, cfg: IKConfig) -> list[Fit]:
-    """Adam on all frames of all clips of ``problem``; one :class:`Fit` per clip."""
+def refine(problem: Problem, theta0: np.ndarray, cfg: IKConfig, iterations: int | None = None,
+           temporal: bool = False, cam0=None) -> list[Fit]:
+    """Adam on all frames of all clips of ``problem``; one :class:`Fit` per clip.
+
+    ``temporal``: add the acceleration penalty (frames are then no longer independent);
+    ``cam0``: (C, 2) starting cameras (scale, focal) instead of the first guesses.
+    """
     dtype = problem.dtype
+    n_iter = cfg.iterations if iterations is None else iterations
+    problem.temporal = temporal
     theta = torch.tensor(theta0, dtype=dtype, requires_grad=True)
-    cam = problem.cam0.clone().requires_grad_(True)
+    start = problem.cam0 if cam0 is None else torch.log(torch.as_tensor(cam0, dtype=dtype))
+    cam = start.clone().requires_grad_(True)
     opt = torch.optim.Adam([{"params": [theta], "lr": cfg.lr}, {"params": [cam], "lr": cfg.lr_scale}])
     # cosine decay to 5 % of the step: Adam's steps shrink so the fit settles instead of hovering
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda i: 0.05 + 0.95 * 0.5 * (1.0 + np.cos(np.pi * min(i, cfg.iterations) / max(cfg.iterations, 1))))
+        opt, lambda i: 0.05 + 0.95 * 0.5 * (1.0 + np.cos(np.pi * min(i, n_iter) / max(n_iter, 1))))
     loss = torch.tensor(0.0)
-    for _ in range(cfg.iterations):
+    for _ in range(n_iter):
         opt.zero_grad(set_to_none=True)
         loss = problem.loss(theta, cam)
         loss.backward()
         opt.step()
         sched.step()
+    problem.temporal = False
     with torch.no_grad():
         X, _, _ = problem.markers(theta)
         _, c = problem.project(X, cam)

@@ -107,35 +107,46 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
     return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=theta0, jaw=init["jaw"], hand_depth=hand_depth)
 
 
-def _finish(clip: _Clip, fit, problem_clip, model, markers, gender: str, cfg: IKConfig) -> IKResult:
-    """Gap filling, smoothing, output rotations and quality figures of one refined clip."""
+def _filled(clip: _Clip, theta: np.ndarray, model, cfg: IKConfig) -> np.ndarray:
+    """Angles clamped to the limits, with frames without a body and lost hands filled."""
+    from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, relaxed_values
+
+    obs, fps = clip.obs, clip.seq.fps
+    th = fill_body(clamp_to_limits(theta, model), obs.valid, model)
+    for k, side in enumerate(("left", "right")):
+        th, _ = fill_hand(th, obs.hand_valid[:, k], hand_columns(model, side), relaxed_values(model, side), fps,
+                          cfg.max_gap_s, cfg.relax_s)
+    return th
+
+
+def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, model, markers, gender: str,
+            cfg: IKConfig) -> IKResult:
+    """Output rotations, translation and quality figures of one refined clip.
+
+    ``fit_raw`` / ``theta_raw``: the frame-by-frame fit (and its gap-filled angles), ``fit``: the
+    fit after the temporal phase (the same as ``fit_raw`` without smoothing).
+    """
     import torch
 
     from .. import rotations as rot
     from .kinematics import full_local_rotations
     from .quality import joint_positions, limit_figures, marker_errors, mean_jerk, reprojection
-    from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, lowpass, relaxed_values, smooth_theta
+    from .smoothing import clamp_to_limits, lowpass, smooth_theta
 
     seq, obs = clip.seq, clip.obs
     T = obs.num_frames
-    theta_raw = clamp_to_limits(fit.theta, model)
-    theta_raw = fill_body(theta_raw, obs.valid, model)
-    for k, side in enumerate(("left", "right")):
-        theta_raw, _ = fill_hand(theta_raw, obs.hand_valid[:, k], hand_columns(model, side),
-                                 relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
     jaw = clip.jaw
+    theta = _filled(clip, fit.theta, model, cfg)
     if cfg.smooth:
-        theta = clamp_to_limits(smooth_theta(theta_raw, model, seq.fps, cfg.cutoff_body_hz, cfg.cutoff_hand_hz), model)
-        jaw = np.clip(lowpass(jaw, seq.fps, cfg.cutoff_body_hz), 0.0, None)
-    else:
-        theta = theta_raw
+        theta = clamp_to_limits(smooth_theta(theta, model, seq.fps, cfg.cutoff_body_hz, cfg.cutoff_hand_hz), model)
+        jaw = np.clip(lowpass(jaw, seq.fps, cfg.cutoff_body_hz or 6.0), 0.0, None)
     R_out = full_local_rotations(torch.as_tensor(theta, dtype=torch.float64), model,
                                  jaw=torch.as_tensor(jaw, dtype=torch.float64))
     poses = rot.matrix_to_axis_angle(R_out).numpy().astype(np.float32)
     cam = np.array([[fit.scale, fit.focal]])
     err, centre = marker_errors(problem_clip, theta, cam)
     if cfg.smooth:
-        centre = lowpass(centre, seq.fps, cfg.cutoff_body_hz)
+        centre = lowpass(centre, seq.fps, cfg.cutoff_body_hz or 6.0)
     ref = np.median(centre[obs.valid], axis=0)
     trans = np.zeros((T, 3), dtype=np.float32)
     trans[:, 0] = (centre[:, 0] - ref[0]) / fit.scale
@@ -143,7 +154,7 @@ def _finish(clip: _Clip, fit, problem_clip, model, markers, gender: str, cfg: IK
 
     quality = {"frames": T}
     quality.update(reprojection(err, obs, markers))
-    quality.update(limit_figures(R_out.numpy(), fit.theta, obs.valid, model))
+    quality.update(limit_figures(R_out.numpy(), fit_raw.theta, obs.valid, model))
     quality["jerk_raw"] = mean_jerk(joint_positions(problem_clip, theta_raw), seq.fps)
     quality["jerk_smooth"] = mean_jerk(joint_positions(problem_clip, theta), seq.fps)
     quality.update({
@@ -198,18 +209,25 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
         markers = marker_set(gender)
         clips = [_prepare(s, rest, model, markers, cfg) for s in seqs]
         kin = Kinematics(rest, model)
-        targets = [ClipTargets(obs=c.obs, depth_targets=c.lifted, hand_depth=c.hand_depth, scale0=c.s0, focal0=c.f0)
-                   for c in clips]
+        targets = [ClipTargets(obs=c.obs, depth_targets=c.lifted, hand_depth=c.hand_depth, scale0=c.s0, focal0=c.f0,
+                               fps=c.seq.fps) for c in clips]
         problem = Problem(targets, markers, kin, model, cfg)
-        fits = refine(problem, np.concatenate([c.theta0 for c in clips]), cfg)
+        # 1. every frame on its own; 2. gaps filled, then jointly with the acceleration penalty
+        fits_raw = refine(problem, np.concatenate([c.theta0 for c in clips]), cfg)
+        thetas_raw = [_filled(c, f.theta, model, cfg) for c, f in zip(clips, fits_raw)]
+        if cfg.smooth and cfg.smooth_iterations > 0:
+            fits = refine(problem, np.concatenate(thetas_raw), cfg, iterations=cfg.smooth_iterations, temporal=True,
+                          cam0=np.array([[f.scale, f.focal] for f in fits_raw]))
+        else:
+            fits = fits_raw
         shared_wall, shared_cpu = time.perf_counter() - t0, time.process_time() - c0
         total = sum(c.obs.num_frames for c in clips)
         out = []
-        for clip, fit, tgt in zip(clips, fits, targets):
+        for clip, fit_raw, theta_raw, fit, tgt in zip(clips, fits_raw, thetas_raw, fits, targets):
             t1, c1 = time.perf_counter(), time.process_time()
             single = Problem([tgt], markers, kin, model, cfg) if len(clips) > 1 else problem
             share = clip.obs.num_frames / total
-            res = _finish(clip, fit, single, model, markers, gender, cfg)
+            res = _finish(clip, fit_raw, theta_raw, fit, single, model, markers, gender, cfg)
             wall = shared_wall * share + time.perf_counter() - t1
             cpu = shared_cpu * share + time.process_time() - c1
             T = clip.obs.num_frames

@@ -1,0 +1,137 @@
+"""What a batch renders: jobs from the command line or a file, names, shards (stdlib only).
+
+A job is one clip: a gloss (or free text the model matches), a sentence, or an existing
+motion file, with a seed and an output name. Files: a text file has one gloss per line (``#`` starts a comment); a CSV
+file has a header with ``gloss`` or ``sentence`` and optionally ``seed`` and ``name``
+columns. Shards are 1-based: ``--shard 2/4`` renders jobs 2, 6, 10, ... (every 4th job,
+in input order, starting with the 2nd), so a job array of n machines splits a
+dictionary evenly whatever order the glosses are in.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import mr
+
+NAME_MAX = 80
+
+
+GLOSS, SENTENCE, MOTION = "gloss", "sentence", "motion"
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One clip: ``text`` is a gloss, words to sign in order (``sentence``) or a ``.npz`` path (``motion``)."""
+
+    text: str
+    seed: int
+    name: str
+    kind: str = GLOSS
+
+    @property
+    def label(self) -> str:
+        return f"\"{self.text}\"" if self.kind == SENTENCE else self.text
+
+
+def safe_name(text: str) -> str:
+    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
+    return stem[:NAME_MAX] or "clip"
+
+
+def _int(value: str, where: str, problems: list[str]) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        problems.append(f"{where}: seed must be a whole number, got {value!r}")
+        return None
+
+
+def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
+    """Rows ``(text, seed, name, kind)`` of a job file (``name`` may be empty)."""
+    path = Path(path)
+    if not path.is_file():
+        raise mr.error()(f"job file not found: {path}")
+    text = path.read_text(encoding="utf-8-sig")
+    problems: list[str] = []
+    rows: list[tuple[str, int, str, str]] = []
+    if path.suffix.lower() == ".csv":
+        reader = csv.DictReader(text.splitlines())
+        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+        if "gloss" not in cols and "sentence" not in cols:
+            raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss' or 'sentence' column "
+                                   f"(optional 'seed' and 'name'); found {cols or 'no header'}")
+        for n, raw in enumerate(reader, start=2):
+            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+            gloss, sentence = row.get("gloss", ""), row.get("sentence", "")
+            where = f"{path.name} line {n}"
+            if gloss and sentence:
+                problems.append(f"{where}: give a gloss or a sentence, not both")
+                continue
+            if not gloss and not sentence:
+                continue  # blank row
+            seed = _int(row["seed"], where, problems) if row.get("seed") else default_seed
+            if seed is not None:
+                rows.append((gloss or sentence, seed, row.get("name", ""), SENTENCE if sentence else GLOSS))
+    else:
+        for line in text.splitlines():
+            gloss = line.split("#", 1)[0].strip()
+            if gloss:
+                rows.append((gloss, default_seed, "", GLOSS))
+    if problems:
+        raise mr.error()("; ".join(problems))
+    return rows
+
+
+def make_jobs(glosses, sentences, files, seed: int, motions=()) -> list[RenderJob]:
+    """All jobs, in order: command-line glosses, sentences, each file's rows, then motion files.
+
+    Default names are the gloss (plus ``_seedN`` when the seed is not the batch's) or the
+    motion file's stem;
+    every duplicate output name is reported in one ``SignAvatarError``.
+    """
+    rows = [(g, seed, "", GLOSS) for g in glosses] + [(s, seed, "", SENTENCE) for s in sentences]
+    for f in files:
+        rows.extend(read_job_file(f, seed))
+    missing = [str(m) for m in motions if not Path(m).is_file()]
+    if missing:
+        raise mr.error()(f"motion files not found: {', '.join(missing)}")
+    rows.extend((str(m), seed, Path(m).stem, MOTION) for m in motions)
+    jobs: list[RenderJob] = []
+    for text, s, name, kind in rows:
+        text = text if kind == MOTION else " ".join(text.split())
+        stem = safe_name(name) if name else safe_name(text) + ("" if s == seed else f"_seed{s}")
+        jobs.append(RenderJob(text=text, seed=s, name=stem, kind=kind))
+    seen: dict[str, RenderJob] = {}
+    clashes = []
+    for job in jobs:
+        if job.name in seen:
+            clashes.append(f"{seen[job.name].label} and {job.label} both write '{job.name}'")
+        seen.setdefault(job.name, job)
+    if clashes:
+        raise mr.error()("duplicate output names: " + "; ".join(clashes) +
+                               ". Give different seeds or a 'name' column in a CSV job file")
+    if not jobs:
+        raise mr.error()("nothing to render: give glosses, --sentence TEXT, --input FILE or --motion NPZ")
+    return jobs
+
+
+def parse_shard(text: str | None) -> tuple[int, int]:
+    """``"k/n"`` -> ``(k, n)`` with 1 <= k <= n; ``None`` -> ``(1, 1)``."""
+    if not text:
+        return 1, 1
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
+    if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
+        raise mr.error()(f"--shard must be k/n with 1 <= k <= n (e.g. 2/4), got {text!r}")
+    return int(m.group(1)), int(m.group(2))
+
+
+def shard(jobs: list[RenderJob], k: int, n: int) -> list[RenderJob]:
+    """Every n-th job starting with the k-th (1-based): shards are disjoint and cover all jobs."""
+    return jobs[k - 1::n]

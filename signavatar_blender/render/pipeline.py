@@ -1,0 +1,199 @@
+"""One clip through Blender: key the motion on the avatar, frame it, render video/frames/sheet.
+
+Thin bpy adapter. The avatar comes from :mod:`..avatar` and the keying from :mod:`..keying`
+(the add-on's own code paths, so a batch render shows exactly what an animator gets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import bpy
+import numpy as np
+
+from .. import mr
+from . import images, scene as scn, sheet
+from .framing import fit_front_camera, widen
+from .settings import RenderSettings
+
+SHEET_CELL_WIDTH = 256  # px: contact-sheet cells are rendered at about this width
+HAND_RADIUS = 0.03  # m kept around every hand point (finger and palm surface)
+HEAD_RADIUS = 0.06  # m kept around the top of the head and the chin (hair, jaw)
+SHOULDER_RADIUS = 0.08  # m kept around the shoulder joints (deltoids)
+
+
+@contextlib.contextmanager
+def quiet(enabled: bool = True):
+    """Silence Blender's C-level per-frame log on stdout (file descriptor 1) while rendering."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+class ClipRenderer:
+    """The render scene and avatar of one batch; :meth:`render` turns a motion into files."""
+
+    def __init__(self, settings: RenderSettings):
+        from .. import avatar
+
+        self.settings = settings
+        self.scene = scn.make_scene(settings)
+        ctx = SimpleNamespace(scene=self.scene, collection=self.scene.collection,
+                              view_layer=self.scene.view_layers[0])
+        with self.active():
+            self.rig = avatar.create_avatar(ctx, settings.avatar)
+        if settings.mesh_detail < 1:
+            self._simplify(settings.mesh_detail)
+        self.rest = mr.runtime("skeleton").rest_skeleton(settings.avatar)
+        self._action = None
+
+    def active(self):
+        """Context in which our scene is *the* scene: frame changes and renders evaluate it.
+
+        Without this, ``frame_set`` and ``render`` on a scene that is not the window's (there
+        is no window in background mode) leave its animation unevaluated.
+        """
+        return bpy.context.temp_override(scene=self.scene, view_layer=self.scene.view_layers[0])
+
+    def _simplify(self, ratio: float) -> None:
+        """Collapse-decimate the render copy of the body mesh once (skin weights are interpolated).
+
+        The built-in body has ~116k vertices; a software renderer spends most of a frame on
+        them, and at dictionary resolutions a quarter of them looks the same (hands included).
+        """
+        for obj in list(self.scene.objects):
+            if obj.type != "MESH" or obj.parent != self.rig:
+                continue
+            mod = obj.modifiers.new("SignAvatar render detail", "DECIMATE")
+            mod.decimate_type, mod.ratio = "COLLAPSE", ratio
+            with bpy.context.temp_override(object=obj, active_object=obj, scene=self.scene,
+                                           view_layer=self.scene.view_layers[0]):
+                bpy.ops.object.modifier_move_to_index(modifier=mod.name, index=0)
+                bpy.ops.object.modifier_apply(modifier=mod.name)
+
+    # -- motion on the rig ---------------------------------------------------------------------
+    def apply(self, motion) -> int:
+        """Key ``motion`` from frame 1 (dropping the previous clip's animation); returns the last frame."""
+        from .. import keying
+
+        self.rig.animation_data_clear()
+        if self._action is not None and self._action.users == 0:
+            bpy.data.actions.remove(self._action)
+        self._action = None
+        for pb in self.rig.pose.bones:  # nothing from the previous clip may leak into this one
+            pb.rotation_quaternion = (1.0, 0.0, 0.0, 0.0)
+            pb.location = (0.0, 0.0, 0.0)
+        with self.active():
+            keyed = keying.key_motion(self.rig, motion, start=1)
+        self._action = keyed.action
+        last = motion.num_frames
+        scn.set_frames(self.scene, 1, last, motion.fps)
+        return last
+
+    def framing_points(self, motion) -> np.ndarray:
+        """World points the camera must show: the rest upper body and every hand point of every frame."""
+        torch = __import__("torch")
+        sk = mr.runtime("skeleton")
+        rot = mr.runtime("rotations")
+        J = sk.JOINT_INDEX
+        rest = self.rest
+        fk = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(motion.poses.astype(np.float32))),
+                                   torch.from_numpy(rest.joints).float(), torch.from_numpy(motion.trans).float())
+        hand_joints = [J[n] for n in sk.JOINT_NAMES if any(k in n for k in ("wrist", "index", "middle", "ring",
+                                                                             "pinky", "thumb", "elbow"))]
+        tips = [f"{s}_{f}3" for s in ("left", "right") for f in sk.FINGERS]
+        pos = fk.positions.numpy()
+        hands = np.concatenate([pos[:, hand_joints].reshape(-1, 3),
+                                sk.end_site_positions(fk, rest, tips).numpy().reshape(-1, 3)])
+        head = sk.end_site_positions(fk, rest, ["head", "jaw"]).numpy().reshape(-1, 3)
+        shoulders = pos[:, [J["left_shoulder"], J["right_shoulder"]]].reshape(-1, 3)
+        waist = rest.joints[[J["pelvis"], J["spine1"]]]
+        yup = np.concatenate([widen(hands, HAND_RADIUS), widen(head, HEAD_RADIUS),
+                              widen(shoulders, SHOULDER_RADIUS), waist])
+        return self.to_world(yup)
+
+    def to_world(self, points_yup: np.ndarray) -> np.ndarray:
+        """SMPL-X body-frame points (Y-up, pelvis at the origin) -> Blender world, via the pelvis bone."""
+        from ..rig_math import yup_to_zup
+
+        pelvis = self.rig.data.bones[mr.runtime("skeleton").JOINT_NAMES[0]]
+        offset = np.array(pelvis.head_local) - yup_to_zup(self.rest.joints[0])
+        arm = yup_to_zup(points_yup) + offset
+        m = np.array(self.rig.matrix_world)
+        return arm @ m[:3, :3].T + m[:3, 3]
+
+    def frame(self, motion) -> None:
+        s = self.settings
+        framing = fit_front_camera(self.framing_points(motion), s.width / s.height)
+        scn.set_camera(self.scene, framing)
+        chest = self.to_world(self.rest.joints[[mr.runtime("skeleton").JOINT_INDEX["spine3"]]])[0]
+        scn.aim_lights(self.scene, chest)
+
+    # -- outputs -------------------------------------------------------------------------------
+    def _render(self, animation: bool) -> None:
+        with quiet(not self.settings.verbose), self.active():
+            bpy.ops.render.render(animation=animation, write_still=not animation, scene=self.scene.name)
+
+    def render(self, name: str, motion, label: str) -> list[str]:
+        """Write ``<name>.npz``, ``<name>.mp4`` and, as set, frames and a contact sheet; returns their names."""
+        s, out = self.settings, Path(self.settings.out_dir)
+        motion.save(out / f"{name}.npz")
+        files = [f"{name}.npz"]
+        last = self.apply(motion)
+        self.frame(motion)
+        scn.set_label(self.scene, label if s.label else None)
+        scn.output_video(self.scene, out / f"{name}.mp4")
+        self._render(animation=True)
+        if not (out / f"{name}.mp4").is_file():
+            raise RuntimeError(f"Blender wrote no video at {out / f'{name}.mp4'}")
+        files.append(f"{name}.mp4")
+        if s.png_frames:
+            folder = out / f"{name}_frames"
+            folder.mkdir(exist_ok=True)
+            scn.output_png(self.scene, str(folder / "frame_####"))
+            self._render(animation=True)
+            files.append(f"{name}_frames")
+        if s.contact_sheet:
+            self.contact_sheet(out / f"{name}_sheet.png", last, label)
+            files.append(f"{name}_sheet.png")
+        return files
+
+    def contact_sheet(self, path: Path, last: int, label: str) -> None:
+        """Render the sheet's frames as small stills (with the gloss and frame number) and tile them."""
+        s, r = self.settings, self.scene.render
+        frames = sheet.sheet_frames(1, last, s.sheet_frames)
+        percent = max(1, min(100, round(100 * SHEET_CELL_WIDTH / s.width)))
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.cell.png")
+        cells = []
+        r.resolution_percentage = percent
+        scn.set_label(self.scene, label)
+        try:
+            scn.output_png(self.scene, str(tmp))
+            r.use_file_extension = False
+            for f in frames:
+                with self.active():
+                    self.scene.frame_set(f)
+                self._render(animation=False)
+                cells.append(images.load_png(tmp))
+        finally:
+            r.resolution_percentage = 100
+            scn.set_label(self.scene, label if s.label else None)
+            if tmp.exists():
+                tmp.unlink()
+        rows, cols = sheet.grid_shape(len(cells))
+        bg = [c for c in s.background]
+        sheet.write_png(path, sheet.compose(cells, cols, gap=max(2, cells[0].shape[1] // 80), background=bg))

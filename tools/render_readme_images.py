@@ -149,11 +149,13 @@ def main(argv=None) -> int:
     if a.video:
         props.video_mode = "RAW"
         bpy.ops.signavatar.sign_from_video(filepath=str(a.video.resolve()))
-        label = f"{a.video.name} \u2192 IK"
+        label = f"{a.video.name} \u2192 inverse kinematics"
+        panel = "Video"
     else:
         props.gloss, props.seed = a.gloss, a.seed
         bpy.ops.signavatar.generate()
         label = bpy.context.window_manager.signavatar.last_match
+        panel = "Sign"
     rig = props.armature
     strip = rig.animation_data.nla_tracks[0].strips[0]
     start, end = strip.frame_start, strip.frame_end
@@ -176,7 +178,7 @@ def main(argv=None) -> int:
     scene.frame_set(int(frames[2]))
     aim(cam, chest + np.array([0.0, 0.0, 0.02]), 2.3, yaw_deg=25, pitch_deg=6, lens=45)
     img = render(bpy, scene, tmp / "result.png")
-    save_small(caption(img, f"SignAvatar > Sign: {label}"), a.out / "result.png")
+    save_small(caption(img, f"SignAvatar > {panel}: {label}"), a.out / "result.png")
     signavatar_blender.unregister()
     for name in ("avatars.png", "signing.png", "result.png"):
         f = a.out / name

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..skeleton import JOINT_INDEX, NUM_JOINTS, RestSkeleton
-from .geometry import (axis_angle_matrix, fill_angles_over_time, fractional, frame_from, kabsch, min_rotation, unit)
-from .markers import (L_EAR, L_EYE, L_HIP, MOUTH_L, MOUTH_R, NOSE, R_EAR, R_EYE, R_HIP, MarkerSet)
+from ..skeleton import JOINT_INDEX, NUM_JOINTS
+from .geometry import axis_angle_matrix, fill_angles_over_time, fractional, frame_from, kabsch, min_rotation, unit
+from .markers import L_HIP, R_HIP, MarkerSet
 from .observations import Observations
 
 J = JOINT_INDEX

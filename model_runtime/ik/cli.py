@@ -167,7 +167,7 @@ def run_check(args) -> int:
     print("\nRe-projection error: 2-D distance between the projected skeleton and the landmarks MediaPipe saw, "
           "in shoulder widths (body = shoulders, elbows, wrists; hand = 21 points per seen hand; face = nose, "
           "eyes, ears). Frames past a limit: any joint > 1 degree past its anatomical range in the output. "
-          "Limit pressure: frames where the unconstrained fit wanted > 5 degrees past a limit.")
+          "Limit pressure: frames where the landmarks, read rigidly, ask > 5 degrees past a limit (clamped).")
     if args.csv and all_rows:
         keys = ["source", "clip_id", "gloss"] + [k for k in all_rows[0] if k not in ("source", "clip_id", "gloss")]
         with open(args.csv, "w", newline="") as f:

@@ -190,6 +190,6 @@ def observe(seq, markers: MarkerSet) -> Observations:
         pw = np.asarray(seq.pose_world, dtype=np.float64) * np.array([1.0, -1.0, -1.0])
         if not np.isfinite(pw[valid]).any():
             pw = None
-    return Observations(uv=uv, weight=weight, pose=pose, pose_filled=pose_filled, hands=hands, face=face, pose_world=pw, visibility=vis,
-                        valid=valid, hand_valid=hand_valid, pose_seen=pose_seen, shoulder_width=sw, aspect=aspect,
+    return Observations(uv=uv, weight=weight, pose=pose, pose_filled=pose_filled, hands=hands, face=face,
+                        pose_world=pw, visibility=vis, valid=valid, hand_valid=hand_valid, pose_seen=pose_seen, shoulder_width=sw, aspect=aspect,
                         aspect_estimated=estimated)

@@ -32,6 +32,7 @@ POSE_EDGES = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 2
 HAND_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11), (11, 12),
               (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (17, 18), (18, 19), (19, 20), (0, 17))
 _SKIP = ("knee", "ankle", "foot", "eye")
+FINGER_WORDS = ("index", "middle", "ring", "pinky", "thumb")
 
 
 def _side_colour(name: str):
@@ -171,8 +172,11 @@ def render_frames(seq, result, frames: list[int], panel: int = 260) -> list:
             fr = video[t]
             H, W = fr.shape[:2]
             # crop (height units) -> pixels of the frame
-            box = (lo[0] / a * W, lo[1] * H, hi[0] / a * W, hi[1] * H)
-            im = Image.fromarray(fr).crop(tuple(int(round(v)) for v in box)).resize((w, h))
+            x0, y0, x1, y1 = (int(round(v)) for v in (lo[0] / a * W, lo[1] * H, hi[0] / a * W, hi[1] * H))
+            # the crop may reach past the frame (landmarks MediaPipe guessed off-screen): grey there
+            im = Image.new("RGB", (x1 - x0, y1 - y0), (96, 96, 96))
+            im.paste(Image.fromarray(fr), (-x0, -y0))
+            im = im.resize((w, h))
         else:
             im = Image.new("RGB", (w, h), (255, 255, 255))
         d = ImageDraw.Draw(im)
@@ -201,13 +205,18 @@ def render_frames(seq, result, frames: list[int], panel: int = 260) -> list:
             wrist = proj(pos[t, JOINT_INDEX[f"{side}_wrist"]], t)
             hw = hands[t, k, 0, :2]
             centre = hw if np.isfinite(hw).all() else wrist
-            span = 0.13 * s  # half the box: a hand is about 0.19 m long
+            fk_hand = np.stack([proj(b1[t], t) for (b0, b1, col), name in zip(bones, names)
+                                if name.startswith(side) and any(f in name for f in FINGER_WORDS)])
+            pts = np.concatenate([hands[t, k, :, :2], fk_hand])
+            pts = pts[np.isfinite(pts).all(-1)]
+            reach = np.abs(pts - centre).max() if len(pts) else 0.0
+            span = max(0.13 * s, 1.1 * reach)  # half the box: a hand is about 0.19 m long
             sub = _Canvas(centre - span, centre + span, min(w, h) // 2 * 0.98)
             off = np.array([0.0 if side == "right" else w / 2, h / 4])  # signer's right on image left
             for i0, i1 in HAND_EDGES:
                 _line(d, sub.px(hands[t, k, i0, :2]) + off, sub.px(hands[t, k, i1, :2]) + off, GREY, 1)
             for (b0, b1, col), name in zip(bones, names):
-                if name.startswith(side) and any(f in name for f in ("index", "middle", "ring", "pinky", "thumb")):
+                if name.startswith(side) and any(f in name for f in FINGER_WORDS):
                     _line(d, sub.px(proj(b0[t], t)) + off, sub.px(proj(b1[t], t)) + off, col, 2)
         imgs.append(im)
         strip = Image.new("RGB", (w * len(imgs) + 4 * (len(imgs) - 1), h), (0, 0, 0))

@@ -11,9 +11,9 @@
   shape); hips are left out for the same reason. ``*_p95``: 95th percentiles.
 * ``limit_violation_frac``: share of valid frames whose output pose has any joint more than
   1 degree past its anatomical limit (read back from the output rotations);
-  ``limit_pressure_frac``: share of frames where the unconstrained fit wanted to go more
-  than 5 degrees past a limit (before clamping) - how often the landmarks and anatomy
-  disagree.
+  ``limit_pressure_frac``: share of valid frames where the landmarks, read rigidly (the
+  closed-form first guess, before clamping; hands only where seen), ask for more than 5
+  degrees past a limit - how often the landmarks and anatomy disagree.
 * ``jerk_raw`` / ``jerk_smooth``: mean magnitude of the third time derivative of the FK
   joint positions (arms, hands, head; m/s^3) before and after the low-pass filter.
 """
@@ -80,8 +80,8 @@ def reprojection(err: np.ndarray, obs: Observations, markers: MarkerSet) -> dict
     return out
 
 
-def limit_figures(R_local: np.ndarray, theta_fit: np.ndarray, valid: np.ndarray, model: DofModel) -> dict:
-    """Violation share of the output rotations (T, 55, 3, 3), and limit pressure of the raw fit."""
+def limit_figures(R_local: np.ndarray, theta_asked: np.ndarray, valid: np.ndarray, model: DofModel) -> dict:
+    """Violation share of the output rotations (T, 55, 3, 3), and limit pressure of ``theta_asked``."""
     th = theta_from_local(R_local, model)
     ex = limit_excess(th, model).max(axis=1)
     from ..skeleton import JOINT_INDEX
@@ -90,7 +90,7 @@ def limit_figures(R_local: np.ndarray, theta_fit: np.ndarray, valid: np.ndarray,
     for side in ("left", "right"):
         rv = Rotation.from_matrix(R_local[:, JOINT_INDEX[f"{side}_shoulder"]]).as_rotvec()
         ex = np.maximum(ex, shoulder_excess(rv, side))
-    press = limit_excess(theta_fit, model).max(axis=1)
+    press = limit_excess(theta_asked, model).max(axis=1)
     n = max(int(valid.sum()), 1)
     return {"limit_violation_frac": float(((ex > LIMIT_TOL) & valid).sum() / n),
             "limit_pressure_frac": float(((press > PRESSURE_TOL) & valid).sum() / n)}

@@ -62,6 +62,7 @@ class _Clip:
     s0: float
     f0: float
     theta0: np.ndarray
+    theta_guess: np.ndarray  # the closed-form reading before clamping (limit pressure)
     jaw: np.ndarray
     hand_depth: np.ndarray
 
@@ -97,14 +98,22 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
         R[:, J[f"{side}_wrist"]] = wrist
         for name, Rl in finger_rotations(obs, rest, side, s0, R_hand).items():
             R[:, J[name]] = Rl
-    theta0 = clamp_to_limits(theta_from_local(R, model), model)
+    guess = theta_from_local(R, model)
+    # how far the landmarks, read rigidly, ask past the limits (hands only where they are seen)
+    from .smoothing import hand_columns as _hc
+
+    ask = guess.copy()
+    for k, side in enumerate(("left", "right")):
+        cols = _hc(model, side)
+        ask[np.ix_(~obs.hand_valid[:, k], cols)] = 0.0
+    theta0 = clamp_to_limits(guess, model)
     theta0 = fill_body(theta0, obs.valid, model)
     for k, side in enumerate(("left", "right")):
         theta0, _ = fill_hand(theta0, obs.hand_valid[:, k], hand_columns(model, side),
                               relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
     hand_depth = np.stack([hand_points_3d(obs, k, s0)[..., 2] for k in (0, 1)], axis=1)
     hand_depth[~obs.hand_valid] = np.nan
-    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=theta0, jaw=init["jaw"], hand_depth=hand_depth)
+    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=theta0, theta_guess=ask, jaw=init["jaw"], hand_depth=hand_depth)
 
 
 def _filled(clip: _Clip, theta: np.ndarray, model, cfg: IKConfig) -> np.ndarray:
@@ -154,7 +163,7 @@ def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, mode
 
     quality = {"frames": T}
     quality.update(reprojection(err, obs, markers))
-    quality.update(limit_figures(R_out.numpy(), fit_raw.theta, obs.valid, model))
+    quality.update(limit_figures(R_out.numpy(), clip.theta_guess, obs.valid, model))
     quality["jerk_raw"] = mean_jerk(joint_positions(problem_clip, theta_raw), seq.fps)
     quality["jerk_smooth"] = mean_jerk(joint_positions(problem_clip, theta), seq.fps)
     quality.update({

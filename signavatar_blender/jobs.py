@@ -25,8 +25,6 @@ import threading
 import time
 import traceback
 
-import bpy
-
 from . import mr
 
 

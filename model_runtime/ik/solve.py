@@ -81,7 +81,7 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
     from .depth import hand_points_3d, initial_focal, initial_scale, lift_arms
     from .hands import finger_rotations, forearm_and_wrist, palm_rotation
     from .observations import observe
-    from .smoothing import clamp_to_limits, fill_body, fill_hand, hand_columns, relaxed_values
+    from .smoothing import hand_columns
 
     obs = observe(seq, markers)
     s0 = initial_scale(obs, rest)
@@ -100,20 +100,15 @@ def _prepare(seq, rest, model, markers, cfg: IKConfig) -> _Clip:
             R[:, J[name]] = Rl
     guess = theta_from_local(R, model)
     # how far the landmarks, read rigidly, ask past the limits (hands only where they are seen)
-    from .smoothing import hand_columns as _hc
-
     ask = guess.copy()
     for k, side in enumerate(("left", "right")):
-        cols = _hc(model, side)
-        ask[np.ix_(~obs.hand_valid[:, k], cols)] = 0.0
-    theta0 = clamp_to_limits(guess, model)
-    theta0 = fill_body(theta0, obs.valid, model)
-    for k, side in enumerate(("left", "right")):
-        theta0, _ = fill_hand(theta0, obs.hand_valid[:, k], hand_columns(model, side),
-                              relaxed_values(model, side), seq.fps, cfg.max_gap_s, cfg.relax_s)
+        ask[np.ix_(~obs.hand_valid[:, k], hand_columns(model, side))] = 0.0
     hand_depth = np.stack([hand_points_3d(obs, k, s0)[..., 2] for k in (0, 1)], axis=1)
     hand_depth[~obs.hand_valid] = np.nan
-    return _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=theta0, theta_guess=ask, jaw=init["jaw"], hand_depth=hand_depth)
+    clip = _Clip(seq=seq, obs=obs, lifted=lifted, s0=s0, f0=f0, theta0=guess, theta_guess=ask, jaw=init["jaw"],
+                 hand_depth=hand_depth)
+    clip.theta0 = _filled(clip, guess, model, cfg)
+    return clip
 
 
 def _filled(clip: _Clip, theta: np.ndarray, model, cfg: IKConfig) -> np.ndarray:

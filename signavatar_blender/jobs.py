@@ -118,6 +118,8 @@ class ModalJobOperator:
             return self._fail(e)
 
     def invoke(self, context, event):
+        if context.window is None:  # no UI (background Blender): run in place
+            return self.execute(context)
         state = self._state(context)
         if state.busy:
             self.report({"WARNING"}, f"SignAvatar is busy ({state.task}); wait or press Esc")

@@ -84,6 +84,8 @@ class SIGNAVATAR_OT_install_dependencies(bpy.types.Operator):
         return self._end(context, self._consume(context, self._proc.drain()))
 
     def invoke(self, context, event):
+        if context.window is None:  # no UI (background Blender): run in place
+            return self.execute(context)
         self._start(context)
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.25, window=context.window)

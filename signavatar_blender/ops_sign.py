@@ -70,9 +70,8 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
     def prepare(self, context):
         props = context.scene.signavatar
         text = props.gloss.strip()
-        if not text:
-            raise mr.error()("type a sign in the Sign field (a gloss such as 'drink', or a word or phrase)")
-        placing.target_binding(context)
+        placing.validate(context, "" if text else
+                         "type a sign in the Sign field (a gloss such as 'drink', or a word or phrase)")
         s = settings(context)
         seed, n = int(props.seed), int(props.variations)
         self._where = placing.placement(context)
@@ -133,15 +132,16 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, bpy.types.Operator):
     def prepare(self, context):
         err = mr.error()
         path = self._path(context)
-        if not path.is_file():
-            raise err(f"image not found: {path}")
-        if path.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise err(f"{path.name} is not an image file ({', '.join(IMAGE_EXTENSIONS)})")
         s = settings(context)
+        problems = []
+        if not path.is_file():
+            problems.append(f"image not found: {path}")
+        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+            problems.append(f"{path.name} is not an image file ({', '.join(IMAGE_EXTENSIONS)})")
         if s.clip_weights is None or not s.clip_weights.is_file():
-            raise err(f"CLIP weights file not found: {s.clip_weights or '(not set)'}; set 'CLIP Weights' in "
-                      "Preferences > Add-ons > SignAvatar")
-        placing.target_binding(context)
+            problems.append(f"CLIP weights file not found: {s.clip_weights or '(not set)'}; set 'CLIP Weights' in "
+                            "Preferences > Add-ons > SignAvatar")
+        placing.validate(context, *problems)
         props = context.scene.signavatar
         seed, n, mode = int(props.seed), int(props.variations), props.image_mode
         self._where = placing.placement(context)

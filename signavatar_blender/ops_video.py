@@ -66,20 +66,20 @@ class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
         return super().invoke(context, event)
 
     def prepare(self, context):
-        err = mr.error()
         props = context.scene.signavatar
         path = Path(bpy.path.abspath((self.filepath or props.video_path).strip()))
         video = mr.runtime("landmarks.video")
-        if not path.is_file():
-            raise err(f"video not found: {path}")
-        if path.suffix.lower() not in video.VIDEO_EXTENSIONS:
-            raise err(f"{path.name} is not a video file ({', '.join(video.VIDEO_EXTENSIONS)})")
-        binding = placing.target_binding(context)
         mode = props.video_mode
         gloss = props.video_gloss.strip()
+        problems = []
+        if not path.is_file():
+            problems.append(f"video not found: {path}")
+        elif path.suffix.lower() not in video.VIDEO_EXTENSIONS:
+            problems.append(f"{path.name} is not a video file ({', '.join(video.VIDEO_EXTENSIONS)})")
         if mode == "MODEL" and not gloss:
-            raise err("the model reconstructs a clip conditioned on its sign: type which sign the video shows in "
-                      "'Sign Shown', or choose 'Raw (IK only)'")
+            problems.append("the model reconstructs a clip conditioned on its sign: type which sign the video shows "
+                            "in 'Sign Shown', or choose 'Raw (IK only)'")
+        binding = placing.validate(context, *problems)
         gender = binding.obj.get(BODY_PROP, "neutral")
         if gender not in mr.runtime("skeleton").GENDERS:
             gender = "neutral"

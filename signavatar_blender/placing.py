@@ -35,6 +35,19 @@ def target_binding(context) -> keying.RigBinding:
     return keying.bind(obj)
 
 
+def validate(context, *problems: str) -> keying.RigBinding:
+    """The target armature's binding, or one ``SignAvatarError`` naming ``problems`` and any armature problem."""
+    found = [p for p in problems if p]
+    binding = None
+    try:
+        binding = target_binding(context)
+    except mr.error() as e:
+        found.append(str(e))
+    if found:
+        raise mr.error()("; ".join(found))
+    return binding
+
+
 def key_all(context, binding, motions, where: Placement, name_suffix: str = "") -> list[keying.KeyedSign]:
     """Key ``motions`` one after another; extends the scene's frame range to show them all."""
     start = where.start

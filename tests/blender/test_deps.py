@@ -99,3 +99,16 @@ def test_jobs_report_progress_and_cancel(addon):
         time.sleep(0.01)
     assert events[0][0] == "error" and isinstance(events[0][1], jobs.Cancelled)
     assert jobs.describe_failure(events[0][1]) == ("WARNING", "Cancelled")
+
+
+def test_buttons_pressed_without_a_window_run_in_place(addon, tmp_path):
+    """INVOKE_DEFAULT from a background script does the work at once instead of waiting for timer events."""
+    import bpy
+
+    with pytest.raises(RuntimeError, match="type a sign.*; no target armature"):  # every problem, one message
+        bpy.ops.signavatar.generate("INVOKE_DEFAULT")
+    bpy.ops.signavatar.create_avatar(body="neutral")
+    out = tmp_path / "rest.npz"
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 3
+    assert bpy.ops.signavatar.export_npz("EXEC_DEFAULT", filepath=str(out)) == {"FINISHED"}
+    assert out.is_file()

@@ -24,13 +24,18 @@ def register() -> None:
             bpy.utils.register_class(cls)
         if module is properties:
             properties.register_props()
+    from .render import cli
+
+    cli.register_cli()  # blender --command signavatar ...
 
 
 def unregister() -> None:
     import bpy
 
     from . import properties
+    from .render import cli
 
+    cli.unregister_cli()
     for module in reversed(_modules()):
         if module is properties:
             properties.unregister_props()

@@ -15,6 +15,9 @@ from .avatar import BODY_PROP
 from .preferences import settings
 
 TYPICAL_EXTRACT_FPS = 12.0  # landmark extraction speed used for the progress estimate
+_solved: dict = {}  # (path, size, mtime, mirrored, gender) -> IK motion: switching Raw/Reconstructed is instant
+_solved_lock = threading.Lock()
+KEEP_SOLVED = 4
 
 
 def _frame_count(path: Path) -> int:
@@ -88,7 +91,10 @@ class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
         self._where = placing.placement(context)
         self._path = str(path)
 
-        def work(job):
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns, mirrored, gender)
+
+        def solve(job):
             deps.activate()
             job.report(0.01, f"Opening {path.name}")
             stop = threading.Event()
@@ -101,8 +107,17 @@ class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
                 ticker.join()
             job.check()
             job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
-            result = mr.runtime("ik.solve").solve(seq, gender=gender)
-            motion = result.motion
+            return mr.runtime("ik.solve").solve(seq, gender=gender).motion
+
+        def work(job):
+            with _solved_lock:
+                motion = _solved.get(key)
+            if motion is None:
+                motion = solve(job)
+                with _solved_lock:
+                    _solved[key] = motion
+                    while len(_solved) > KEEP_SOLVED:
+                        _solved.pop(next(iter(_solved)))
             label = f"{path.stem} (IK)"
             if mode == "MODEL":
                 job.check()

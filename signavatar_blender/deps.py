@@ -32,7 +32,6 @@ ADDON = __package__.rpartition(".")[0]  # the extension's package name ("" when 
 # What each feature needs (import names).
 FEATURES = {
     "generate": ("torch", "roma", "safetensors"),
-    "text": ("torch", "transformers"),
     "image": ("torch", "open_clip", "torchvision", "PIL"),
     "video": ("torch", "cv2", "mediapipe", "scipy"),
 }

@@ -21,7 +21,6 @@ import numpy as np
 from . import action_api, mr, rig_math, rigs
 
 TRACK = "SignAvatar"
-MOTION_PROPS = ("signavatar_gloss", "signavatar_source", "signavatar_fps", "signavatar_gender")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _hand(plan: BonePlan, side: str, s: float, lab: _Labels) -> Part:
         chains.append(sdf.Union(tuple(segs), k=0.002 * s))
     # fingers never blend with each other, only with the palm (a little webbing at their roots)
     tree = sdf.Union((base, sdf.Union(tuple(chains), k=0.0)), k=0.004 * s)
-    return Part(f"{side}_hand", "skin", tree, voxel=0.0016 * s, smooth_radius=0.007 * s)
+    return Part(f"{side}_hand", "skin", tree, voxel=0.0016 * s, smooth_radius=0.011 * s)
 
 
 def _head(plan: BonePlan, s: float, lab: _Labels) -> list[Part]:

@@ -112,6 +112,36 @@ def test_avatar_fingers_bend_with_their_bones(addon):
     assert np.linalg.norm(posed[near_mid] - rest[near_mid], axis=1).max() < 1e-5
 
 
+def test_skin_deforms_smoothly_at_elbows_wrists_and_knuckles(addon):
+    """Bent elbows, wrist and a fist: skin edges stretch and shrink within bounds, as with blended weights."""
+    import bpy
+
+    rig = avatar(bpy, "neutral")
+    body = rig.children[0]
+    J = sub("model_runtime.skeleton").JOINT_INDEX
+    poses = np.zeros((1, 55, 3), np.float32)
+    poses[0, J["right_shoulder"]], poses[0, J["left_shoulder"]] = (0, 0, 1.2), (0, 0, -1.2)
+    poses[0, J["right_elbow"]], poses[0, J["left_elbow"]] = (0, -1.8, 0), (0, 1.8, 0)
+    poses[0, J["right_wrist"]] = (0.0, 0.0, 0.8)
+    for f in ("index", "middle", "ring", "pinky"):
+        for k in (1, 2, 3):
+            poses[0, J[f"right_{f}{k}"], 2] = 1.3  # a fist
+    motion = sub("model_runtime.motion").SignMotion(poses=poses, trans=np.zeros((1, 3), np.float32), fps=30)
+    sub("signavatar_blender.keying").key_motion(rig, motion, start=1)
+    bpy.context.scene.frame_set(1)
+    posed = body.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    p = np.zeros(len(posed.vertices) * 3)
+    posed.vertices.foreach_get("co", p)
+    r = np.zeros(len(body.data.vertices) * 3)
+    body.data.vertices.foreach_get("co", r)
+    e = np.zeros(len(body.data.edges) * 2, np.int32)
+    body.data.edges.foreach_get("vertices", e)
+    p, r, e = p.reshape(-1, 3), r.reshape(-1, 3), e.reshape(-1, 2)
+    ratio = np.linalg.norm(p[e[:, 0]] - p[e[:, 1]], axis=1) / np.linalg.norm(r[e[:, 0]] - r[e[:, 1]], axis=1)
+    lo, hi = np.percentile(ratio, [0.1, 99.9])
+    assert 0.25 < lo and hi < 1.8 and ratio.max() < 2.5, (ratio.min(), lo, hi, ratio.max())
+
+
 def test_use_selected_armature(addon):
     import bpy
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import bpy
 
-SLOTTED = hasattr(bpy.types.Action, "slots") if hasattr(bpy.types, "Action") else False
+# RNA properties are not Python class attributes: ask the RNA description
+SLOTTED = "slots" in bpy.types.Action.bl_rna.properties
 
 
 @dataclass
@@ -33,7 +34,7 @@ class ActionTarget:
 def new_action(name: str, obj: bpy.types.Object) -> ActionTarget:
     """A new, empty action meant for ``obj`` (an object-level action, e.g. an armature's pose)."""
     action = bpy.data.actions.new(name)
-    if SLOTTED and hasattr(action, "slots"):
+    if SLOTTED:
         slot = action.slots.new(id_type="OBJECT", name=obj.name)
         layer = action.layers.new("Layer")
         strip = layer.strips.new(type="KEYFRAME")

@@ -47,7 +47,11 @@ def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
     assert c.frame_end - c.frame_start == pytest.approx(29 * 24 / 30 / 2)
     for pb in rig.pose.bones:
         assert pb.rotation_mode == "QUATERNION"
-    fcurves = sub("signavatar_blender.action_api").fcurves
+    api = sub("signavatar_blender.action_api")
+    if bpy.app.version >= (4, 4, 0):  # slotted actions: one slot for the rig, the strip points at it
+        assert api.SLOTTED and a.action.is_action_layered and len(a.action.slots) == 1
+        assert a.strip.action_slot == a.action.slots[0] and a.action.slots[0].target_id_type == "OBJECT"
+    fcurves = api.fcurves
     # every F-curve holds one key per motion frame, written in bulk
     target = sub("signavatar_blender.action_api").ActionTarget(a.action, a.strip.action_slot,
                                                               a.action.layers[0].strips[0].channelbag(a.strip.action_slot))

@@ -43,7 +43,8 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(args.threads)
     cfg = IKConfig(threads=args.threads, **({"iterations": args.iterations} if args.iterations else {}))
-    print(f"threads {args.threads}; Adam steps {cfg.iterations}; os.cpu_count {os.cpu_count()}; "
+    print(f"threads {args.threads}; Adam steps {cfg.iterations} + {cfg.smooth_iterations} (temporal); "
+          f"os.cpu_count {os.cpu_count()}; "
           f"load average {os.getloadavg()[0]:.1f}")
     print(f"{'source':10s} {'mode':7s} {'clips':>5s} {'frames':>6s} {'fps wall':>9s} {'fps cpu':>8s} "
           f"{'ms/frame cpu':>12s}")

@@ -109,9 +109,9 @@ class Generator:
             got = self._encoder.encode_text([self._m.config.encoder.text_for(x) for x in t.texts[:k]])
             cos = float(np.min(np.sum(got * t.embeddings[:k], axis=1)))
             if cos < 0.98:
-                raise SignAvatarError(f"the {self.encoder_id} encoder here does not reproduce the embeddings this model "
-                                      f"was trained with (cosine {cos:.3f} on known glosses): give the same weights "
-                                      "file the model was trained with")
+                raise SignAvatarError(f"the {self.encoder_id} encoder here does not reproduce the embeddings this "
+                                      f"model was trained with (cosine {cos:.3f} on known glosses): give the same "
+                                      "weights file the model was trained with")
             self._encoder_checked = True
         return self._encoder
 
@@ -199,7 +199,9 @@ class Generator:
     def generate_batch(self, glosses: list[str], lengths: list[int], seed: int = 0) -> list[np.ndarray]:
         """One clip per (gloss, length): (T_i, 55, 3) float32 axis-angle at :attr:`fps`. Glosses must be known.
 
-        Latents are drawn for the whole list from one generator seeded with ``seed``.
+        Lengths are in the model's frames and clamped to [2, ``max_frames``] (a batch API for evaluation:
+        a real clip longer than the model's window gets a ``max_frames`` clip). Latents are drawn for the
+        whole list from one generator seeded with ``seed``.
         """
         import torch
 
@@ -210,7 +212,7 @@ class Generator:
             raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
         if not glosses:
             return []
-        ls = [self._frames(x, 0) for x in lengths]
+        ls = [min(max(int(x), 2), self.max_frames) for x in lengths]
         t = self._m.table
         idx = [t.index(t.lookup(g)) for g in glosses]
         emb = torch.as_tensor(t.embeddings[idx], device=self.device)
@@ -282,25 +284,38 @@ class Generator:
                 out.extend(y[b, :n] for b, n in enumerate(ls))
         return out
 
-    def reconstruct_batch(self, poses_list: list[np.ndarray], glosses: list[str], sample: bool = False,
-                          seed: int = 0) -> list[np.ndarray]:
-        """Reconstruct clips already at :attr:`fps`: each (T_i, 55, 3) -> (T_i', 55, 3), T_i' = min(T_i, max_frames)
-        (longer clips are centre-cropped as in training). Joints the model does not drive keep their input values."""
+    def reconstruct_batch(self, clips: list[np.ndarray], glosses: list[str] | None = None, sample: bool = False,
+                          seed: int = 0, fps=None) -> list[np.ndarray]:
+        """Reconstruct many clips at once: each (T_i, 55, 3) axis-angle -> (T_i', 55, 3) at :attr:`fps`.
+
+        ``glosses``: the sign of each clip (required: the encoder is conditioned on it).
+        ``fps``: the clips' frame rate (one number or one per clip; default: the model's). Clips are
+        prepared as in training (resampled to the model's fps, centre-cropped to ``max_frames``), so
+        T_i' = min(T_i * model fps / fps, max_frames). Joints the model does not drive keep their values.
+        """
         import torch
 
-        if len(poses_list) != len(glosses):
-            raise SignAvatarError(f"{len(poses_list)} clips but {len(glosses)} glosses")
+        if glosses is None:
+            raise SignAvatarError("reconstruct_batch needs the gloss of every clip (glosses=[...]): the model's "
+                                  "encoder is conditioned on the sign")
+        if len(clips) != len(glosses):
+            raise SignAvatarError(f"{len(clips)} clips but {len(glosses)} glosses")
+        rates = [self.fps if fps is None else fps] * len(clips) if fps is None or np.isscalar(fps) else list(fps)
+        if len(rates) != len(clips):
+            raise SignAvatarError(f"{len(clips)} clips but {len(rates)} frame rates")
         unknown = sorted({g for g in glosses if self._m.table.lookup(g) is None})
         if unknown:
             raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
+        if not clips:
+            return []
         spec = self._m.config.motion
-        clips = [prepare_clip(p, self.fps, spec) for p in poses_list]
-        feats = [poses_to_features(c, spec) for c in clips]
+        prepared = [prepare_clip(p, r, spec) for p, r in zip(clips, rates)]
+        feats = [poses_to_features(c, spec) for c in prepared]
         t = self._m.table
         emb = torch.as_tensor(t.embeddings[[t.index(t.lookup(g)) for g in glosses]], device=self.device)
         rec = self._reconstruct_feats(feats, emb, sample, seed)
         out = []
-        for c, r in zip(clips, rec):
+        for c, r in zip(prepared, rec):
             p = c.copy()
             p[:, spec.joint_indices] = features_to_poses(r, spec)[:, spec.joint_indices]
             out.append(p)

@@ -69,7 +69,7 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 
 
 def parse_encoder_id(encoder_id: str) -> tuple[str, str]:
-    """``"minilm"`` / ``"minilm:all-MiniLM-L6-v2"`` / ``"clip:ViT-B-32"`` / ``"clip:/path/cfg.json"`` -> (kind, name)."""
+    """``minilm`` / ``minilm:all-MiniLM-L6-v2`` / ``clip:ViT-B-32`` / ``clip:/path/cfg.json`` -> (kind, name)."""
     kind, _, name = encoder_id.partition(":")
     if kind not in KINDS:
         raise SignAvatarError(f"unknown semantic encoder '{encoder_id}': use 'minilm' or 'clip:ARCH' "

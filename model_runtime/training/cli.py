@@ -36,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--encoder", default="minilm",
                    help="semantic encoder: 'minilm' (offline, text only; default) or 'clip:ARCH' with an open_clip "
                         "architecture (ViT-B-32 ...) or an open_clip model-config JSON file")
-    p.add_argument("--clip-weights", default=None, help="open_clip weights file (or cached pretrained tag) for clip:ARCH")
+    p.add_argument("--clip-weights", default=None,
+                   help="open_clip weights file (or cached pretrained tag) for clip:ARCH")
     p.add_argument("--text-template", default="{}", help="encoder input for a gloss, '{}' = its words")
     p.add_argument("--match-threshold", type=float, default=None,
                    help="cosine below which free text is refused (default 0.6 for minilm, 0.8 for clip)")
@@ -44,10 +45,14 @@ def register(sub) -> None:
                    help="never mask input frames (the ablation of the paper's curriculum)")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for torch (default 2; 0 = torch's default)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run in --out from its last checkpoint with its saved settings "
+                        "(only --epochs may be changed)")
     p.add_argument("--force", action="store_true", help="overwrite a model already in --out")
     p.add_argument("--keep-state", action="store_true",
                    help="keep train_state/ (optimiser, fp32 weights) after the run finishes")
+    p.add_argument("--stop-after", type=int, default=0, metavar="N",
+                   help="stop after N epochs of this invocation, saving a resumable state (continue with --resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     from ..model.config import MotionSpec, NetConfig, TrainConfig
 
@@ -80,21 +85,53 @@ def config_from_args(args: argparse.Namespace):
     return cfg
 
 
+def command_line(args: argparse.Namespace) -> list[str]:
+    """The options this run was given, as a command that reproduces it."""
+    cmd = ["python", "-m", "model_runtime", "train", "--data", str(args.data), "--out", str(args.out)]
+    if args.encoder != "minilm":
+        cmd += ["--encoder", args.encoder]
+    if args.clip_weights:
+        cmd += ["--clip-weights", str(args.clip_weights)]
+    if args.text_template != "{}":
+        cmd += ["--text-template", args.text_template]
+    if args.match_threshold is not None:
+        cmd += ["--match-threshold", str(args.match_threshold)]
+    if not args.curriculum:
+        cmd.append("--no-curriculum")
+    for flag, _, _ in _FIELDS:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if value is not None:
+            cmd += [flag, str(value)]
+    if args.device != "auto":
+        cmd += ["--device", args.device]
+    cmd += ["--threads", str(args.threads)]
+    return cmd
+
+
 def run(args) -> int:
+    import os
+    import time
+
     import torch
 
     from .loop import train
 
+    t0 = time.time()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     cfg = config_from_args(args)
     result = train(args.data, args.out, cfg, encoder_id=args.encoder, clip_weights=args.clip_weights,
                    device=args.device, resume=args.resume, force=args.force, keep_state=args.keep_state,
-                   progress=not args.quiet)
+                   progress=not args.quiet, stop_after=args.stop_after, resume_epochs=args.epochs)
     last = result.last
+    if result.finished and os.environ.get("RANK", "0") == "0" and last:
+        from .card import write_model_card
+        from .loop import resolve_device
+
+        write_model_card(result.run, command_line(args), time.time() - t0, resolve_device(args.device),
+                         torch.get_num_threads())
     if last:
         extra = "".join(f", {k} {last[k]:.4g}" for k in ("val_recon", "val_joint_mm") if k in last)
-        print(f"trained {result.epochs} epochs in {result.seconds / 60:.1f} min: loss {last['loss']:.4g} "
+        print(f"trained {result.epochs} epochs in {(time.time() - t0) / 60:.1f} min: loss {last['loss']:.4g} "
               f"(recon {last['recon']:.4g}, kl {last['kl']:.4g}){extra} -> {result.run}")
     return 0
-

@@ -34,6 +34,7 @@ class TrainResult:
     epochs: int
     seconds: float
     last: dict  # the last epoch's log record
+    finished: bool = True  # False when stopped early by stop_after (resumable)
 
 
 def resolve_device(device: str, local_rank: int = 0) -> str:
@@ -134,8 +135,15 @@ def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, 
 
 
 def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weights=None, device: str = "auto",
-          resume: bool = False, force: bool = False, keep_state: bool = False, progress: bool = True) -> TrainResult:
-    """Train (or resume) a model into the folder ``run``; returns a summary."""
+          resume: bool = False, force: bool = False, keep_state: bool = False, progress: bool = True,
+          stop_after: int = 0, resume_epochs: int | None = None) -> TrainResult:
+    """Train (or resume) a model into the folder ``run``; returns a summary.
+
+    ``stop_after`` > 0 ends this invocation after that many epochs with a checkpoint and the
+    resumable state (for time-limited jobs); ``--resume`` continues the run with its saved
+    config (``resume_epochs`` may change the planned number of epochs; the curriculum and the
+    learning-rate schedule then follow the new total).
+    """
     import torch
     from tqdm import tqdm
 
@@ -149,8 +157,9 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
     is_main = dist.rank == 0
     if resume:
         cfg_saved = ModelConfig.load(run / CONFIG_FILE)
-        # the saved run defines everything; only the number of epochs may be raised
-        cfg = replace(cfg_saved, train=replace(cfg_saved.train, epochs=max(cfg.train.epochs, cfg_saved.train.epochs)))
+        # the saved run defines everything; only the number of epochs may be changed (resume_epochs)
+        epochs = resume_epochs or cfg_saved.train.epochs
+        cfg = replace(cfg_saved, train=replace(cfg_saved.train, epochs=epochs))
     elif (run / CONFIG_FILE).exists() and not force:
         raise SignAvatarError(f"{run} already holds a model; continue it with --resume, or pass --force to "
                               "overwrite it, or choose another --out")
@@ -251,7 +260,8 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             record = dict(epoch=epoch, loss=mean[0], recon=mean[1], kl=mean[2], fk=mean[3], grad_norm=mean[4],
                           mask_ratio=ratio, lr=lr, batches=len(batches) * dist.world,
                           seconds=round(time.time() - t0, 3))
-            saving = (epoch + 1) % tc.save_every == 0 or epoch + 1 == tc.epochs
+            stopping = stop_after > 0 and epoch + 1 - start_epoch >= stop_after and epoch + 1 < tc.epochs
+            saving = (epoch + 1) % tc.save_every == 0 or epoch + 1 == tc.epochs or stopping
             if saving and is_main:
                 record.update(_validation(net, val_clips, table_emb, gloss_index, normalizer, fk, device))
             if is_main:
@@ -262,6 +272,10 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
                 save_model(run, cfg, net, normalizer, table)
                 save_state(run, net, optimizer, epoch + 1, steps_per_epoch)
             last = record
+            if stopping:
+                bar.close()
+                return TrainResult(run=run, epochs=epoch + 1, seconds=time.time() - t_start, last=last,
+                                   finished=False)
         if is_main and not keep_state:
             drop_state(run)
         if is_main and start_epoch >= tc.epochs:

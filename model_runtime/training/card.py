@@ -1,0 +1,140 @@
+"""``MODEL_CARD.md`` for a trained run, written from the run folder's own records.
+
+Everything in the card comes from files the run wrote (``config.json``, ``train_log.jsonl``,
+``glosses.json``, ``dataset_card.json``) plus the command line and timing of the training
+call, so a retrained model gets a truthful card. The section between the evaluation markers
+is kept when the card is rewritten: the evaluation fills it in.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+from pathlib import Path
+
+EVAL_START = "<!-- evaluation:start -->"
+EVAL_END = "<!-- evaluation:end -->"
+EVAL_PLACEHOLDER = (f"{EVAL_START}\n_Not evaluated yet: run `python -m model_runtime evaluate --checkpoint "
+                    f"<this folder> --data <dataset>` and paste the Table I figures here._\n{EVAL_END}")
+
+
+def _table(rows: list[list], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _kept_evaluation(path: Path) -> str:
+    if path.is_file():
+        text = path.read_text()
+        if EVAL_START in text and EVAL_END in text:
+            return text[text.index(EVAL_START):text.index(EVAL_END) + len(EVAL_END)]
+    return EVAL_PLACEHOLDER
+
+
+def write_model_card(run, command: list[str], seconds: float, device: str, threads: int) -> Path:
+    from ..model.checkpoint import CONFIG_FILE, LOG_FILE
+    from ..model.config import ModelConfig
+
+    run = Path(run)
+    cfg = ModelConfig.load(run / CONFIG_FILE)
+    log = [json.loads(ln) for ln in (run / LOG_FILE).read_text().splitlines() if ln.strip()]
+    glosses = json.loads((run / "glosses.json").read_text())
+    card = json.loads((run / "dataset_card.json").read_text()) if (run / "dataset_card.json").is_file() else {}
+    size = sum(p.stat().st_size for p in run.iterdir() if p.is_file() and p.suffix in (".safetensors", ".json")) / 2**20
+    n_params = None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(run / "model.safetensors"), framework="np") as f:
+            n_params = sum(int(__import__("numpy").prod(f.get_slice(k).get_shape())) for k in f.keys())
+    except Exception:  # the card is informative; a missing count is not an error
+        pass
+    t, n, m = cfg.train, cfg.net, cfg.motion
+    out = [f"# Model card: {run.name}", ""]
+    out.append(f"SignAvatar transformer CVAE (ACTOR-style, as in Dong et al.'s SignAvatar) over SMPL-X pose sequences, "
+               f"conditioned on the `{cfg.encoder.id}` text embedding of the gloss. "
+               f"{len(glosses)} glosses, {m.fps:g} fps, up to {m.max_frames} frames ({m.max_frames / m.fps:.1f} s).")
+    out += ["", "## Reproduce", "", "```bash", shlex.join(command), "```", "",
+            f"Trained in {seconds / 60:.1f} min on {device} ({threads} torch threads, {platform.processor() or 'cpu'}, "
+            f"Python {platform.python_version()}); seed {t.seed}. Same data + command + seed -> the same weights "
+            "on the same hardware and torch build."]
+    out += ["", "## Model", "",
+            _table([["signing joints", f"{len(m.joints)} (pelvis, spine, neck, head, jaw, collars, arms, 30 finger "
+                                       "joints); legs and eyes output at rest, translation zero"],
+                    ["input", f"6D rotations (first two matrix columns), {m.feat_dim} values per frame, normalised by "
+                              "the training mean/std (`normalizer.safetensors`)"],
+                    ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"],
+                    ["network", f"d_model {n.d_model} (= latent size), {n.enc_layers} encoder + {n.dec_layers} decoder "
+                                f"layers, {n.heads} heads, FF {n.ff_dim}, dropout {n.dropout}, semantic MLP "
+                                f"{cfg.encoder.dim}->{n.mlp_hidden}->{n.mlp_hidden}->{n.cond_dim} (encoder) / "
+                                f"->{n.d_model} (decoder bias)"],
+                    ["parameters", f"{n_params:,}" if n_params else "?"],
+                    ["weights", f"`model.safetensors` ({t.save_dtype}); folder {size:.1f} MiB"],
+                    ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
+                             f"(m^2) + {t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
+                    ["curriculum", ("mask_ratio = min(0.1 * floor(10 * epoch / epochs), 0.6) of the input frames "
+                                    f"replaced by a {n.mask_token} mask vector") if t.curriculum else "off"],
+                    ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "
+                                  f"weight decay {t.weight_decay:g}, batch {t.batch_size}, grad clip {t.grad_clip:g}, "
+                                  f"{t.epochs} epochs"
+                                  + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
+                                     if t.max_clips_per_gloss else "")],
+                    ["free text", f"spelling normalisation, else {cfg.encoder.id} cosine >= {cfg.match_threshold:g} "
+                                  "to a known gloss, else refused with suggestions"]],
+                   ["", ""])]
+    if log:
+        first, last = log[0], log[-1]
+        vals = [r for r in log if "val_joint_mm" in r]
+        rows = [[r["epoch"], f"{r['loss']:.5f}", f"{r['recon']:.5f}", f"{r['kl']:.2f}", f"{r['fk']:.5f}",
+                 f"{r['mask_ratio']:.1f}", f"{r['val_recon']:.5f}" if "val_recon" in r else "",
+                 f"{r['val_joint_mm']:.1f}" if "val_joint_mm" in r else ""]
+                for r in [first] + vals if r is not None]
+        out += ["", "## Training losses", "",
+                "From `train_log.jsonl` (one line per epoch). `val_*`: held-out test clips reconstructed from the "
+                "posterior mean (6D MSE; mean joint-position error in mm by FK on the neutral skeleton, signing "
+                "joints and fingertips).", "",
+                _table(rows, ["epoch", "loss", "recon", "KL", "FK", "mask", "val recon", "val joint mm"])]
+        if last is not first and not vals:
+            out.append(f"\nlast epoch {last['epoch']}: loss {last['loss']:.5f}")
+    ds = cfg.dataset
+    out += ["", "## Training data", "",
+            f"Dataset `{ds.get('path', '?')}`, split `{ds.get('split', '?')}`: {ds.get('clips', '?')} clips, "
+            f"{ds.get('glosses', '?')} glosses, {ds.get('frames', '?')} frames at {m.fps:g} fps."]
+    if card.get("per_source"):
+        rows = [[k, v.get("clips", ""), v.get("frames", ""), v.get("glosses", ""), v.get("signers", "")]
+                for k, v in sorted(card["per_source"].items())]
+        out += ["", "Whole dataset by source (from its card; the model trained on the train split):", "",
+                _table(rows, ["source", "clips", "frames", "glosses", "signers"])]
+    if card.get("per_licence"):
+        rows = [[k, v.get("clips", v) if isinstance(v, dict) else v] for k, v in sorted(card["per_licence"].items())]
+        out += ["", "By licence as the sources state it:", "", _table(rows, ["licence", "clips"])]
+    if card.get("per_source_licence"):
+        psl = card["per_source_licence"]
+        rows = ([[k, v] for k, v in sorted(psl.items())] if all(not isinstance(v, dict) for v in psl.values())
+                else [[f"{s} / {lic}", c if not isinstance(c, dict) else c.get("clips", "")]
+                      for s, d in sorted(psl.items()) for lic, c in sorted(d.items())])
+        out += ["", _table(rows, ["source / licence", "clips"])]
+    out += ["", "Research and evaluation material: most of it states no licence (third-party footage); the "
+                "composition above is what a user of this model inherits. See `../shared/*/README.md`."]
+    out += ["", "## Evaluation", "", _kept_evaluation(run / "MODEL_CARD.md")]
+    counts = sorted(glosses, key=lambda r: (-r["samples"], r["gloss"]))
+    one = sum(r["samples"] == 1 for r in glosses)
+    out += ["", "## Vocabulary", "",
+            f"{len(glosses)} glosses; {one} have a single training clip. Clips per gloss (most first):", "",
+            ", ".join(f"{r['gloss']} ({r['samples']})" for r in counts)]
+    out += ["", "## Limits", "",
+            "- Motions come from MediaPipe landmarks lifted to SMPL-X by our IK, not motion capture: depth, wrist "
+            "twist and finger detail are only as good as that path; faces are reduced to jaw opening (no mouthing, "
+            "eyebrows or gaze).",
+            "- Glosses with one training clip (most dictionary signs) are reproduced, not generalised: variations "
+            "around them are small and may drift from the sign.",
+            "- English gloss labels; the ASL filter relies on what each source states. Free text is matched to a "
+            "known gloss by meaning, never signed from an unknown embedding: unknown words are refused.",
+            f"- One clip is at most {m.max_frames} frames ({m.max_frames / m.fps:.1f} s); no body translation, legs at "
+            "rest.",
+            "- Not a substitute for a signer: check signs with Deaf signers before publishing anything."]
+    path = run / "MODEL_CARD.md"
+    path.write_text("\n".join(out) + "\n")
+    return path

@@ -130,3 +130,26 @@ def test_evaluate_command_names_every_missing_argument(capsys):
     assert main(["evaluate", "--ablation", "qc"]) == 2
     err = capsys.readouterr().err
     assert "--out" in err and "--sources" in err
+
+
+def test_gloss_filters_restrict_recognizer_and_groups(tmp_path):
+    from model_runtime.data.dataset import write_dataset
+
+    root = make_dataset(tmp_path / "ds", glosses=4, per_gloss=10)
+    ds = SignDataset.open(root)
+    # drop most clips of g3 so that only 3 glosses have >= 8 clips
+    keep = [i for i, r in enumerate(ds.records) if r["gloss"] != "g3" or r["clip_id"].endswith(("_0", "_4"))]
+    write_dataset(tmp_path / "ds2", [ds.motion(i) for i in keep],
+                  [{k: v for k, v in ds.records[i].items() if k not in ("offset", "frames", "fps")} for i in keep],
+                  card={}, write_clips=False)
+    out = tmp_path / "ev"
+    assert main(["evaluate", "--data", str(tmp_path / "ds2"), "--out", str(out), "--groups", "raw", "--seeds", "2",
+                 "--recognizer-epochs", "2", "--min-samples", "8"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["glosses"] == 3 and report["recognizer"]["glosses"] == 3
+    assert report["clips"] == {"train": 24, "test": 6}
+    assert "those with ≥ 8 clips" in (out / "report.md").read_text()
+    from model_runtime.evaluation.protocol import eligible_glosses
+
+    with pytest.raises(SignAvatarError, match="min-signers"):
+        eligible_glosses(SignDataset.open(tmp_path / "ds2"), min_signers=6)

@@ -25,6 +25,10 @@ def register(sub) -> None:
                    help="joints the recognizer sees: 45 signing joints or all 55")
     p.add_argument("--split", choices=("gloss", "signer"), default="gloss",
                    help="per-gloss 8:2 split, or the signer-disjoint one (test signers unseen in training)")
+    p.add_argument("--min-samples", type=int, default=0,
+                   help="evaluate only glosses with at least N clips in the dataset (the paper's full set: 18)")
+    p.add_argument("--min-signers", type=int, default=0,
+                   help="evaluate only glosses recorded by at least N signers in the dataset (the subset: 5)")
     p.add_argument("--seeds", type=int, default=10, help="repetitions for the confidence intervals")
     p.add_argument("--groups", default="raw,rec,gen", help="comma-separated subset of raw,rec,gen")
     p.add_argument("--max-clips", type=int, default=0, help="cap clips per split with a fixed seeded subset (0 = all)")
@@ -80,7 +84,8 @@ def run(args) -> int:
     groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
     protocol = ProtocolConfig(seeds=args.seeds, split_kind=args.split, groups=groups, rec_sample=args.rec_sample,
                               batch_size=args.batch_size, max_clips=args.max_clips,
-                              multimodality_min_samples=args.mm_min_samples)
+                              multimodality_min_samples=args.mm_min_samples, min_samples=args.min_samples,
+                              min_signers=args.min_signers)
     settings = RecognizerSettings(epochs=args.recognizer_epochs, joint_set=args.joint_set,
                                   retrain=args.retrain_recognizer)
     data = Path(args.data) if args.data else None

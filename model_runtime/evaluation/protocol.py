@@ -52,6 +52,8 @@ class ProtocolConfig:
     rec_sample: bool = False  # sample the latent in reconstruction instead of decoding its mean
     batch_size: int = 64  # clips per model call
     max_clips: int = 0  # per split; 0 = all. A fixed seeded subset (same for every seed and group)
+    min_samples: int = 0  # only glosses with at least this many clips in the dataset (0 = all)
+    min_signers: int = 0  # only glosses recorded by at least this many signers in the dataset (0 = all)
     first_seed: int = 0
 
     def __post_init__(self):
@@ -68,9 +70,28 @@ class ProtocolConfig:
             raise SignAvatarError("invalid evaluation settings: " + "; ".join(problems))
 
 
-def select_clips(dataset, split: str, kind: str, max_clips: int, seed: int) -> np.ndarray:
-    """Clip indices of a split, optionally a seeded subset of ``max_clips`` (kept in storage order)."""
+def eligible_glosses(dataset, min_samples: int = 0, min_signers: int = 0) -> set[str] | None:
+    """Glosses with >= ``min_samples`` clips and >= ``min_signers`` signers in the whole dataset (None: no filter)."""
+    if min_samples <= 0 and min_signers <= 0:
+        return None
+    clips: dict[str, int] = {}
+    signers: dict[str, set] = {}
+    for r in dataset.records:
+        clips[r["gloss"]] = clips.get(r["gloss"], 0) + 1
+        signers.setdefault(r["gloss"], set()).add(r["signer"])
+    keep = {g for g in clips if clips[g] >= min_samples and len(signers[g]) >= min_signers}
+    if len(keep) < 2:
+        raise SignAvatarError(f"{dataset.root}: only {len(keep)} gloss(es) have >= {min_samples} clips and >= "
+                              f"{min_signers} signers; lower --min-samples / --min-signers")
+    return keep
+
+
+def select_clips(dataset, split: str, kind: str, max_clips: int, seed: int,
+                 glosses: set[str] | None = None) -> np.ndarray:
+    """Clip indices of a split (of ``glosses`` only, when given), optionally a seeded subset of ``max_clips``."""
     idx = dataset.indices(split, kind=kind)
+    if glosses is not None:
+        idx = np.array([i for i in idx if dataset.records[int(i)]["gloss"] in glosses], dtype=np.int64)
     if max_clips and len(idx) > max_clips:
         rng = np.random.default_rng(seed)
         idx = np.sort(rng.choice(idx, size=max_clips, replace=False))
@@ -101,8 +122,9 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
     model_fps = getattr(model, "fps", None) if model is not None else None
     out_groups: dict[str, dict] = {}
     clip_counts, raw_accuracy, skipped = {}, {}, {}
+    eligible = eligible_glosses(dataset, config.min_samples, config.min_signers)
     for s_i, split in enumerate(SPLITS):
-        idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i)
+        idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i, glosses=eligible)
         known = set(recognizer.glosses)
         unknown = [int(i) for i in idx if dataset.records[int(i)]["gloss"] not in known]
         if unknown:  # glosses absent from the train split (possible with the signer-disjoint split)
@@ -174,6 +196,7 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
         "protocol": asdict(config),
         "seeds": seeds,
         "clips": clip_counts,
+        "glosses": len(eligible) if eligible is not None else len(dataset.glosses()),
         "clips_left_out_unknown_gloss": skipped,
         "recognizer": {**recognizer.record, "raw_train_accuracy": raw_accuracy["train"],
                        "raw_test_accuracy": raw_accuracy["test"], "glosses": len(recognizer.glosses),

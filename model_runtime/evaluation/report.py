@@ -80,7 +80,9 @@ def markdown(result: dict, title: str) -> str:
         lines.append(f"Model: `{result['checkpoint']}`  ")
     lines += [
         f"Data: `{result.get('data', '?')}` — split: {'signer-disjoint' if p['split_kind'] == 'signer' else 'per-gloss 8:2'}, "
-        f"{result['clips']['train']} train / {result['clips']['test']} test clips  ",
+        f"{result['clips']['train']} train / {result['clips']['test']} test clips, {result.get('glosses', '?')} glosses"
+        + (f" (those with ≥ {p['min_samples']} clips)" if p.get("min_samples") else "")
+        + (f" (those recorded by ≥ {p['min_signers']} signers)" if p.get("min_signers") else "") + "  ",
         f"Recognizer: STGCN ({rec['config']['joint_set']} joints, {rec['glosses']} glosses, "
         f"{rec.get('epochs', '?')} epochs on Raw train); Raw test accuracy **{rec['raw_test_accuracy']:.3f}**  ",
         f"Seeds: {len(result['seeds'])}; values are mean ± 95 % CI (Student t); diversity S_d = {p['diversity_pairs']} "

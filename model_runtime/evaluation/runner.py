@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from ..errors import SignAvatarError
-from .protocol import ProtocolConfig, evaluate
+from .protocol import ProtocolConfig, eligible_glosses, evaluate, select_clips
 from .recognizer import Recognizer, TrainConfig, dataset_fingerprint, train_recognizer
 from .report import write_report
 
@@ -22,14 +24,23 @@ class RecognizerSettings:
 
 
 def recognizer_for(dataset, folder, split_kind: str, settings: RecognizerSettings,
-                   log: Callable[[str], None] = print) -> Recognizer:
-    """Load the recognizer in ``folder`` if it was trained on this dataset's Raw train split; else train and save it."""
+                   log: Callable[[str], None] = print, min_samples: int = 0, min_signers: int = 0) -> Recognizer:
+    """Load the recognizer in ``folder`` if it was trained on this dataset's Raw train split; else train and save it.
+
+    ``min_samples`` / ``min_signers`` restrict it to the glosses the evaluation keeps (see
+    :func:`.protocol.eligible_glosses`).
+    """
+    from .protocol import eligible_glosses
+
     folder = Path(folder)
     fingerprint = dataset_fingerprint(dataset.root)
+    gloss_filter = {"min_samples": min_samples, "min_signers": min_signers}
+    eligible = eligible_glosses(dataset, min_samples, min_signers)
     if not settings.retrain and (folder / "recognizer.json").is_file():
         rec = Recognizer.load(folder)
         r = rec.record
         if (r.get("data_fingerprint") == fingerprint and r.get("split_kind") == split_kind
+                and r.get("gloss_filter", {"min_samples": 0, "min_signers": 0}) == gloss_filter
                 and rec.config.joint_set == settings.joint_set and rec.train_config.epochs == settings.epochs
                 and rec.train_config.seed == settings.seed):
             log(f"recognizer: reusing {folder} (Raw test accuracy {r.get('raw_test_accuracy', float('nan')):.3f})")
@@ -37,6 +48,9 @@ def recognizer_for(dataset, folder, split_kind: str, settings: RecognizerSetting
         log(f"recognizer: {folder} was trained on other data or settings; training a new one")
     train_idx = dataset.indices("train", kind=split_kind)
     test_idx = dataset.indices("test", kind=split_kind)
+    if eligible is not None:
+        train_idx = np.array([i for i in train_idx if dataset.records[int(i)]["gloss"] in eligible], dtype=np.int64)
+        test_idx = np.array([i for i in test_idx if dataset.records[int(i)]["gloss"] in eligible], dtype=np.int64)
     if len(train_idx) == 0 or len(test_idx) == 0:
         raise SignAvatarError(f"{dataset.root}: the {split_kind} split has {len(train_idx)} train and "
                               f"{len(test_idx)} test clips; both must be non-empty")
@@ -51,6 +65,7 @@ def recognizer_for(dataset, folder, split_kind: str, settings: RecognizerSetting
         log(f"recognizer: {len(test_idx) - len(known)} test clips have glosses absent from train; ignored")
     acc = rec.accuracy([dataset.clip_poses(int(test_idx[k])) for k in known], [test_glosses[k] for k in known])
     rec.record.update(data=str(dataset.root), data_fingerprint=fingerprint, split_kind=split_kind,
+                      gloss_filter=gloss_filter,
                       raw_test_accuracy=acc, chance_accuracy=1.0 / len(rec.glosses))
     rec.save(folder)
     log(f"recognizer: Raw test accuracy {acc:.3f} (chance {1 / len(rec.glosses):.3f}); saved to {folder}")
@@ -67,7 +82,7 @@ def load_model(checkpoint):
     return Generator.load(checkpoint)
 
 
-def training_overlap(model, dataset, split_kind: str) -> dict:
+def training_overlap(model, dataset, test_idx) -> dict:
     """How many of the evaluation's test clips the model was trained on (by ``clip_id``).
 
     Reads the model's provenance (``config.dataset``: path and split it was trained on).
@@ -77,7 +92,7 @@ def training_overlap(model, dataset, split_kind: str) -> dict:
 
     info = dict(getattr(getattr(model, "config", None), "dataset", None) or {})
     out = {"trained_on": info.get("path"), "trained_split": info.get("split"), "overlap": None,
-           "test_clips": int(len(dataset.indices("test", kind=split_kind)))}
+           "test_clips": int(len(test_idx))}
     path = info.get("path")
     if not path:
         return out
@@ -87,7 +102,7 @@ def training_overlap(model, dataset, split_kind: str) -> dict:
         return out
     idx = trained.indices(None if info.get("split") == "all" else "train")
     seen = {trained.records[int(i)]["clip_id"] for i in idx}
-    test = {dataset.records[int(i)]["clip_id"] for i in dataset.indices("test", kind=split_kind)}
+    test = {dataset.records[int(i)]["clip_id"] for i in test_idx}
     out["overlap"] = len(seen & test)
     return out
 
@@ -108,11 +123,15 @@ def run_job(job: EvalJob, log: Callable[[str], None] = print) -> dict:
 
     t0 = time.time()
     dataset = SignDataset.open(job.data)
-    rec = recognizer_for(dataset, job.recognizer_dir, job.protocol.split_kind, job.recognizer, log)
+    rec = recognizer_for(dataset, job.recognizer_dir, job.protocol.split_kind, job.recognizer, log,
+                         min_samples=job.protocol.min_samples, min_signers=job.protocol.min_signers)
     model = load_model(job.checkpoint) if job.checkpoint and any(g != "raw" for g in job.protocol.groups) else None
     result = evaluate(dataset, rec, model, job.protocol, log)
     if model is not None:
-        result["held_out"] = training_overlap(model, dataset, job.protocol.split_kind)
+        p = job.protocol
+        test_idx = select_clips(dataset, "test", p.split_kind, 0, 0,
+                                glosses=eligible_glosses(dataset, p.min_samples, p.min_signers))
+        result["held_out"] = training_overlap(model, dataset, test_idx)
         h = result["held_out"]
         if h["overlap"]:
             log(f"WARNING: the model was trained on {h['overlap']} of the {h['test_clips']} test clips; "

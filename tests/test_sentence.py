@@ -62,17 +62,25 @@ def test_a_sentence_is_one_motion_with_a_range_per_word(library):
         assert s.end - s.start <= library.generate(s.gloss)[0].num_frames
 
 
+def spike(steps: np.ndarray) -> np.ndarray:
+    """How much each frame's turn of each joint exceeds its neighbours' (a pop reads >> 1, smooth motion ~1)."""
+    prev = np.vstack([steps[:1], steps[:-1]])
+    nxt = np.vstack([steps[1:], steps[-1:]])
+    return steps / (np.maximum(prev, nxt) + 0.02)
+
+
 @pytest.mark.parametrize("text", SENTENCES)
 def test_rotations_are_continuous_at_the_joins(library, text):
     r = generate_sentence(text, library, seed=0)
     steps = angular_steps(r.motion.poses)
     at_join = join_mask(len(steps), r.transitions)
-    assert steps[at_join].max() <= steps[~at_join].max(), "a join turns some joint faster than any sign does"
-    # the same signs butted together jump at every cut: the check above has teeth
+    assert spike(steps)[at_join].max() < 1.5, "some joint pops at a join"
+    assert steps[at_join].max() < 0.6, "a joint turns more than 34 degrees in one frame at a join"
+    # the same signs butted together pop at every cut: the check above has teeth
     clips = [library.generate(s.gloss)[0] for s in r.ranges if "-" not in s.gloss]
     naive = angular_steps(np.concatenate([c.poses for c in clips]))
     cuts = np.cumsum([c.num_frames for c in clips])[:-1] - 1
-    assert naive[cuts].max() > steps[~at_join].max()
+    assert spike(naive)[cuts].max() > 5
 
 
 @pytest.mark.parametrize("text", SENTENCES)

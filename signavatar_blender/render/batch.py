@@ -44,9 +44,13 @@ class MotionSource:
         return self._generator
 
     def motion(self, job: RenderJob):
-        """``(motion, what was signed, notices)`` for ``job``."""
+        """``(motion, what was signed, notices, word spans)`` for ``job``.
+
+        ``spans``: ``(label, first, last)`` 0-based motion frames of each word of a sentence.
+        """
         s = self.settings
         notices: list[str] = []
+        spans: list[tuple[str, int, int]] = []
         if job.kind == MOTION:
             motion = mr.runtime("motion").SignMotion.load(job.text)
             what = motion.gloss or Path(job.text).stem
@@ -54,6 +58,7 @@ class MotionSource:
             res = mr.runtime("sentence").generate_sentence(job.text, generator=self.generator(), seed=job.seed,
                                                            hold=s.hold, speed=s.speed)
             motion, what, notices = res.motion, " ".join(res.glosses), list(res.notices)
+            spans = [(r.gloss, r.start, r.end - 1) for r in res.ranges]
         else:
             gen = self.generator()
             match = gen.match(job.text)
@@ -62,15 +67,20 @@ class MotionSource:
             motion = gen.generate(match.gloss, seed=job.seed, n=1)[0]
             what = match.gloss
         if s.fps is not None and abs(motion.fps - s.fps) > 1e-6:
+            k = s.fps / motion.fps
+            spans = [(g, round(a * k), round(b * k)) for g, a, b in spans]
             motion = motion.resample(s.fps)
-        return motion, what, notices
+        return motion, what, notices, spans
 
 
 def _shaping(settings: RenderSettings, job: RenderJob) -> dict:
     d = {**settings.shaping(), "text": job.text, "seed": job.seed, "kind": job.kind}
     if job.kind == MOTION:  # a changed motion file is rendered again
-        st = os.stat(job.text)
-        d["motion_file"] = [st.st_size, st.st_mtime_ns]
+        try:
+            st = os.stat(job.text)
+            d["motion_file"] = [st.st_size, st.st_mtime_ns]
+        except OSError:  # gone since the batch started: the job fails when it loads the file
+            d["motion_file"] = None
     return d
 
 
@@ -85,6 +95,7 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
     print(f"signavatar render: {len(mine)} clips{where} -> {out}", file=stream, flush=True)
     source = MotionSource(settings)
     renderer = None
+    setup_error: Exception | None = None
     results: list[JobResult] = []
     progress = Progress(len(mine), stream)
     started = time.time()
@@ -99,12 +110,18 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
             else:
                 t0 = time.monotonic()
                 try:
-                    motion, what, notices = source.motion(job)
+                    motion, what, notices, spans = source.motion(job)
                     if renderer is None:
+                        if setup_error is not None:  # Blender could not be set up: same reason, no retry
+                            raise setup_error
                         from .pipeline import ClipRenderer
 
-                        renderer = ClipRenderer(settings)
-                    files = renderer.render(job.name, motion, what)
+                        try:
+                            renderer = ClipRenderer(settings)
+                        except Exception as e:
+                            setup_error = e
+                            raise
+                    files = renderer.render(job.name, motion, what, spans)
                     result = JobResult(**base, status=RENDERED, reason="; ".join(notices), gloss=what,
                                        frames=motion.num_frames, files=files, settings=shaping)
                 except mr.error() as e:

@@ -64,8 +64,9 @@ def add_render_parser(sub) -> argparse.ArgumentParser:
                       help="image size (default 640x480)")
     look.add_argument("--fps", type=float, help="frame rate of the video (default: the motion's)")
     look.add_argument("--samples", type=int, default=32, help="eevee/cycles samples per pixel (default 32)")
-    look.add_argument("--aa", choices=AA_MODES, default="fxaa",
-                      help="workbench anti-aliasing: off, fxaa (default, fast) or that many samples (slower)")
+    look.add_argument("--aa", choices=AA_MODES, default="auto",
+                      help="workbench anti-aliasing: auto (default: fxaa on a GPU, off on a software renderer, "
+                           "where fxaa costs 2-3x the rest of a frame), off, fxaa, or that many samples")
     look.add_argument("--mesh-detail", type=float, default=0.25, metavar="FRACTION",
                       help="fraction of the avatar's faces kept for rendering (default 0.25; 1 = full mesh)")
     look.add_argument("--background", type=_typed(parse_colour), default=None, metavar="COLOUR",

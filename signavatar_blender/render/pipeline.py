@@ -60,6 +60,9 @@ class ClipRenderer:
             self._simplify(settings.mesh_detail)
         self.rest = mr.runtime("skeleton").rest_skeleton(settings.avatar)
         self._action = None
+        self.software_gl = False
+        if settings.engine == "workbench":
+            self._warm_up()
 
     def active(self):
         """Context in which our scene is *the* scene: frame changes and renders evaluate it.
@@ -68,6 +71,33 @@ class ClipRenderer:
         is no window in background mode) leave its animation unevaluated.
         """
         return bpy.context.temp_override(scene=self.scene, view_layer=self.scene.view_layers[0])
+
+    def _warm_up(self) -> None:
+        """One tiny render: starts the GPU context (and its shaders), then settles ``aa == "auto"``.
+
+        Blender only reports which OpenGL it drew with after a first render. On a software
+        renderer (Mesa llvmpipe on a headless server) FXAA costs two to three times the rest of
+        a 640x480 frame, so "auto" leaves it off there and turns it on with a GPU.
+        """
+        import gpu
+
+        r = self.scene.render
+        tmp = Path(self.settings.out_dir) / f".warm-up.{os.getpid()}.png"
+        r.resolution_percentage = 5
+        scn.output_png(self.scene, str(tmp))
+        r.use_file_extension = False
+        try:
+            self._render(animation=False)
+        finally:
+            r.resolution_percentage = 100
+            if tmp.exists():
+                tmp.unlink()
+        try:
+            self.software_gl = gpu.platform.device_type_get() == "SOFTWARE"
+        except (SystemError, RuntimeError):
+            self.software_gl = False
+        if self.settings.aa == "auto":
+            self.scene.display.render_aa = "OFF" if self.software_gl else "FXAA"
 
     def _simplify(self, ratio: float) -> None:
         """Collapse-decimate the render copy of the body mesh once (skin weights are interpolated).
@@ -148,8 +178,12 @@ class ClipRenderer:
         with quiet(not self.settings.verbose), self.active():
             bpy.ops.render.render(animation=animation, write_still=not animation, scene=self.scene.name)
 
-    def render(self, name: str, motion, label: str) -> list[str]:
-        """Write ``<name>.npz``, ``<name>.mp4`` and, as set, frames and a contact sheet; returns their names."""
+    def render(self, name: str, motion, label: str, spans=()) -> list[str]:
+        """Write ``<name>.npz``, ``<name>.mp4`` and, as set, frames and a contact sheet; returns their names.
+
+        ``spans``: ``(word, first, last)`` motion frames of a sentence's words; contact-sheet
+        cells are labelled with the word they show.
+        """
         s, out = self.settings, Path(self.settings.out_dir)
         motion.save(out / f"{name}.npz")
         files = [f"{name}.npz"]
@@ -168,29 +202,33 @@ class ClipRenderer:
             self._render(animation=True)
             files.append(f"{name}_frames")
         if s.contact_sheet:
-            self.contact_sheet(out / f"{name}_sheet.png", last, label)
+            self.contact_sheet(out / f"{name}_sheet.png", last, label, spans)
             files.append(f"{name}_sheet.png")
         return files
 
-    def contact_sheet(self, path: Path, last: int, label: str) -> None:
+    def contact_sheet(self, path: Path, last: int, label: str, spans=()) -> None:
         """Render the sheet's frames as small stills (with the gloss and frame number) and tile them."""
         s, r = self.settings, self.scene.render
         frames = sheet.sheet_frames(1, last, s.sheet_frames)
         percent = max(1, min(100, round(100 * SHEET_CELL_WIDTH / s.width)))
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.cell.png")
         cells = []
+        video_aa = self.scene.display.render_aa
+        if video_aa == "OFF":  # small stills: FXAA costs little there and keeps fingers clean
+            self.scene.display.render_aa = "FXAA"
         r.resolution_percentage = percent
-        scn.set_label(self.scene, label)
         try:
             scn.output_png(self.scene, str(tmp))
             r.use_file_extension = False
             for f in frames:
+                scn.set_label(self.scene, sheet.word_at(spans, f - 1) or label)  # scene frame 1 = motion frame 0
                 with self.active():
                     self.scene.frame_set(f)
                 self._render(animation=False)
                 cells.append(images.load_png(tmp))
         finally:
             r.resolution_percentage = 100
+            self.scene.display.render_aa = video_aa
             scn.set_label(self.scene, label if s.label else None)
             if tmp.exists():
                 tmp.unlink()

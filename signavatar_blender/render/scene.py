@@ -63,7 +63,7 @@ def make_scene(settings: RenderSettings) -> bpy.types.Scene:
         shading.curvature_ridge_factor, shading.curvature_valley_factor = 0.5, 1.0
         shading.show_shadows = False
         shading.show_object_outline = False
-        scene.display.render_aa = settings.aa.upper()
+        scene.display.render_aa = "OFF" if settings.aa == "auto" else settings.aa.upper()  # auto: see pipeline
     elif settings.engine == "cycles":
         scene.cycles.samples = settings.samples
         scene.cycles.device = "CPU"

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ENGINES = ("workbench", "eevee", "cycles")
-AA_MODES = ("off", "fxaa", "5", "8", "11", "16", "32")
+AA_MODES = ("auto", "off", "fxaa", "5", "8", "11", "16", "32")
 AVATARS = ("neutral", "female", "male")
 DEFAULT_BACKGROUND = (0.80, 0.81, 0.83)  # sRGB: a light neutral grey that keeps skin and shirt readable
 
@@ -23,7 +23,7 @@ class RenderSettings:
     height: int = 480
     fps: float | None = None  # None: the motion's own frame rate
     samples: int = 32  # eevee / cycles samples per pixel
-    aa: str = "fxaa"  # workbench anti-aliasing: off / fxaa / 5 / 8 / 11 / 16 / 32 samples
+    aa: str = "auto"  # workbench anti-aliasing: auto (fxaa on a GPU, off on a software renderer) / off / fxaa / N samples
     mesh_detail: float = 0.25  # fraction of the avatar's faces kept for rendering (1 = the full mesh)
     png_frames: bool = False  # also write <name>_frames/frame_0001.png ...
     contact_sheet: bool = False  # also write <name>_sheet.png

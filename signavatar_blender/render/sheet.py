@@ -23,6 +23,16 @@ def sheet_frames(first: int, last: int, count: int) -> list[int]:
     return sorted({int(round(first + k * (n - 1) / (count - 1))) for k in range(count)}) if count > 1 else [first]
 
 
+def word_at(spans, frame: int) -> str:
+    """The word of ``spans`` (``(word, first, last)``) showing at ``frame``, else the nearest one ('' if none)."""
+    best, gap = "", None
+    for word, first, last in spans:
+        d = 0 if first <= frame <= last else min(abs(frame - first), abs(frame - last))
+        if gap is None or d < gap:
+            best, gap = word, d
+    return best
+
+
 def grid_shape(count: int, per_row: int = 6) -> tuple[int, int]:
     """(rows, columns): as few rows of at most ``per_row`` cells as hold ``count``, filled evenly."""
     rows = max(1, math.ceil(count / per_row))

@@ -159,18 +159,20 @@ def test_bad_arguments_stop_before_rendering(batch, tmp_path):
     assert res.code == 2 and "even numbers" in res.log and not (tmp_path / "x").exists()
 
 
-def test_blender_command_line_registration():
+def test_the_add_on_registers_the_blender_command_line():
+    import addon_utils
+
+    from conftest import ADDON
+
     enable_addon()
     cli = sub("signavatar_blender.render.cli")
-    cli.unregister_cli()
-    cli.register_cli()
-    assert cli._cli_handle is not None
+    assert cli._cli_handle is not None  # blender --command signavatar ... is available
     cli.register_cli()  # idempotent
     with contextlib.redirect_stdout(io.StringIO()) as out:
         assert cli._blender_command(["render", "--help"]) == 0
     assert "--shard" in out.getvalue()
     assert cli._blender_command(["render", "--engine", "povray"]) == 2
-    cli.unregister_cli()
+    addon_utils.disable(ADDON, default_set=True)
     assert cli._cli_handle is None
 
 

@@ -161,6 +161,9 @@ def test_png_writer_round_trips(tmp_path):
 def test_sheet_layout():
     assert sheet.sheet_frames(1, 60, 8) == [1, 9, 18, 26, 35, 43, 52, 60]
     assert sheet.sheet_frames(1, 3, 8) == [1, 2, 3]
+    spans = [("hello", 0, 40), ("B-O-B", 50, 90)]
+    assert [sheet.word_at(spans, f) for f in (0, 40, 44, 46, 95)] == ["hello", "hello", "hello", "B-O-B", "B-O-B"]
+    assert sheet.word_at([], 3) == ""
     assert [sheet.grid_shape(n) for n in (4, 6, 7, 8, 13)] == [(1, 4), (1, 6), (2, 4), (2, 4), (3, 5)]
     cells = [np.full((2, 3, 4), k / 10, np.float32) for k in range(5)]
     out = sheet.compose(cells, columns=3, gap=1, background=(1, 1, 1))

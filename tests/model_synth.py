@@ -64,3 +64,65 @@ def synth_dataset(root, glosses: list[str], clips_per_gloss, seed: int = 0, fps:
                                 signer_split=""))
     card = {"synthetic": True, "glosses": len(glosses), "clips": len(motions)}
     return write_dataset(root, motions, records, card, write_clips=False)
+
+
+GLOSSES = ["drink", "eat", "hello", "thankyou", "mother", "car", "book", "again"]
+TINY_NET = ["--d-model", "64", "--cond-dim", "16", "--mlp-hidden", "64", "--enc-layers", "2", "--dec-layers", "2",
+            "--ff-dim", "128", "--heads", "4"]
+_RUNS: dict = {}
+
+
+def tiny_clip_files(folder):
+    """A small randomly initialised open_clip model: (model-config JSON path, safetensors weights path)."""
+    import json
+    from pathlib import Path
+
+    from model_runtime import runtime_env
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    cfg = {"embed_dim": 32,
+           "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 16},
+           "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    cfg_path = folder / "tinyclip.json"
+    cfg_path.write_text(json.dumps(cfg))
+    runtime_env.apply()
+    import open_clip
+    import torch
+    from safetensors.torch import save_file
+
+    open_clip.add_model_config(cfg_path)
+    torch.manual_seed(0)
+    model = open_clip.create_model("tinyclip", pretrained=None)
+    weights = folder / "tinyclip.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
+    return cfg_path, weights
+
+
+def trained_run(root, name: str = "minilm", epochs: int = 100, extra=()):
+    """Train (once per session) a tiny model on a synthetic dataset; returns the run folder."""
+    from pathlib import Path
+
+    from model_runtime.cli import main
+
+    import os
+
+    key = (name, epochs, tuple(extra))
+    if key in _RUNS and Path(_RUNS[key], "model.safetensors").is_file():
+        return _RUNS[key]
+    # developers may keep the trained test models between sessions (never set in CI)
+    root = Path(os.environ.get("SIGNAVATAR_TEST_MODEL_CACHE") or root)
+    if os.environ.get("SIGNAVATAR_TEST_MODEL_CACHE") and (root / f"run_{name}_{epochs}" / "MODEL_CARD.md").is_file():
+        _RUNS[key] = root / f"run_{name}_{epochs}"
+        return _RUNS[key]
+    data = root / "synth_data"
+    if not (data / "index.csv").is_file():
+        synth_dataset(data, GLOSSES, 10)
+    run = root / f"run_{name}_{epochs}"
+    args = ["train", "--data", str(data), "--out", str(run), "--epochs", str(epochs), "--batch-size", "16",
+            "--lr", "2e-3", "--warmup-steps", "10", "--save-every", str(epochs), "--quiet", "--force",
+            *TINY_NET, *extra]
+    if main(args) != 0:
+        raise RuntimeError(f"training the test model failed: {args}")
+    _RUNS[key] = run
+    return run

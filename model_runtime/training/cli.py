@@ -130,7 +130,7 @@ def run(args) -> int:
 
         write_model_card(result.run, command_line(args), time.time() - t0, resolve_device(args.device),
                          torch.get_num_threads())
-    if last:
+    if last and os.environ.get("RANK", "0") == "0":
         extra = "".join(f", {k} {last[k]:.4g}" for k in ("val_recon", "val_joint_mm") if k in last)
         print(f"trained {result.epochs} epochs in {(time.time() - t0) / 60:.1f} min: loss {last['loss']:.4g} "
               f"(recon {last['recon']:.4g}, kl {last['kl']:.4g}){extra} -> {result.run}")

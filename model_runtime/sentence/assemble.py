@@ -73,7 +73,7 @@ def assemble(pieces: list[Piece], fps: float, cfg: SentenceConfig) -> Assembled:
         else:
             tail_from, head_to = _windows(a, b, start, fps, cfg)
             i, j, dist, dvel = find_join(a.points, b.points, tail_from, head_to, fps, cfg.cut_penalty,
-                                   cfg.velocity_weight)
+                                         cfg.velocity_weight)
         qs.append(a.q[start:i + 1])
         ts.append(a.trans[start:i + 1])
         first.setdefault(a.word, n_out)

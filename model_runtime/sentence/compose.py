@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol, Sequence
 
@@ -51,7 +52,7 @@ def _per_word(value, n: int, name: str) -> list[float]:
     values = [value] * n if np.isscalar(value) else list(value)
     if len(values) != n:
         raise SignAvatarError(f"{name} has {len(values)} values for {n} signed words; give one number or one per word")
-    bad = [v for v in values if not (isinstance(v, (int, float, np.floating)) and np.isfinite(v) and v >= 0)]
+    bad = [v for v in values if isinstance(v, bool) or not (isinstance(v, numbers.Real) and np.isfinite(v) and v >= 0)]
     if bad:
         raise SignAvatarError(f"{name} must be seconds >= 0, got {bad}")
     return [float(v) for v in values]
@@ -72,7 +73,7 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
     """
     cfg = config or SentenceConfig()
     problems = cfg.problems()
-    if not (isinstance(speed, (int, float)) and np.isfinite(speed) and 0.1 <= speed <= 10):
+    if isinstance(speed, bool) or not (isinstance(speed, numbers.Real) and np.isfinite(speed) and 0.1 <= speed <= 10):
         problems.append(f"speed must be between 0.1 and 10, got {speed!r}")
     if problems:
         raise SignAvatarError("invalid sentence settings: " + "; ".join(problems))
@@ -110,7 +111,7 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
     ranges = [SignSpan(p.word, p.gloss, s, e) for p, (s, e) in zip(plans, joined.word_ranges)]
     transitions = list(joined.transitions)
     if speed != 1.0:
-        motion, ranges, transitions = _retime(motion, ranges, transitions, speed)
+        motion, ranges, transitions = _retime(motion, ranges, transitions, float(speed))
     return SentenceResult(motion=motion, ranges=ranges, notices=[p.notice for p in plans if p.notice],
                           transitions=transitions)
 

@@ -136,7 +136,8 @@ class ClipRenderer:
 
     def framing_points(self, motion) -> np.ndarray:
         """World points the camera must show: the rest upper body and every hand point of every frame."""
-        torch = __import__("torch")
+        import torch
+
         sk = mr.runtime("skeleton")
         rot = mr.runtime("rotations")
         J = sk.JOINT_INDEX
@@ -190,7 +191,9 @@ class ClipRenderer:
         last = self.apply(motion)
         self.frame(motion)
         scn.set_label(self.scene, label if s.label else None)
-        scn.output_video(self.scene, out / f"{name}.mp4")
+        video = out / f"{name}.mp4"
+        video.unlink(missing_ok=True)  # an earlier run's file must not pass for this one
+        scn.output_video(self.scene, video)
         self._render(animation=True)
         if not (out / f"{name}.mp4").is_file():
             raise RuntimeError(f"Blender wrote no video at {out / f'{name}.mp4'}")
@@ -198,6 +201,8 @@ class ClipRenderer:
         if s.png_frames:
             folder = out / f"{name}_frames"
             folder.mkdir(exist_ok=True)
+            for stale in folder.glob("frame_*.png"):  # a longer earlier render would leave extra frames
+                stale.unlink()
             scn.output_png(self.scene, str(folder / "frame_####"))
             self._render(animation=True)
             files.append(f"{name}_frames")

@@ -3,6 +3,7 @@
     .venv/bin/python tools/render_readme_images.py                       # sign with the default model
     .venv/bin/python tools/render_readme_images.py --gloss "thank you"
     .venv/bin/python tools/render_readme_images.py --video ../shared/videos/startasl_hello.mp4   # IK instead
+    .venv/bin/python tools/render_readme_images.py --model runs/my_model   # another model folder
 
 Writes to ``docs/images/``:
 
@@ -11,13 +12,15 @@ Writes to ``docs/images/``:
 * ``result.png``: one larger frame of what the Sign panel's Generate button produces, with
   the match it reported.
 
-Everything goes through the add-on's operators (create avatar, generate or reconstruct
+The working tree is enabled as a Blender extension (in a throw-away extension repository)
+and everything goes through the add-on's operators (create avatar, generate or reconstruct
 from video), exactly as in the N panel; only the camera and the picture layout are added here.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import math
 import sys
 import tempfile
@@ -26,10 +29,32 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 BACKGROUND = (0.78, 0.80, 0.84)
 CAPTION = (40, 44, 52)
+
+
+EXT_REPO = "signavatar_readme"
+ADDON = f"bl_ext.{EXT_REPO}.signavatar"
+
+
+def enable_addon(bpy, tmp: Path, model: Path | None):
+    """Factory settings and the working tree enabled as the SignAvatar extension; returns its package."""
+    import addon_utils
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    repos = bpy.context.preferences.extensions.repos
+    if not any(r.module == EXT_REPO for r in repos):
+        folder = tmp / "extensions"
+        folder.mkdir(exist_ok=True)
+        if not (folder / "signavatar").exists():
+            (folder / "signavatar").symlink_to(REPO, target_is_directory=True)
+        repos.new(name=EXT_REPO, module=EXT_REPO, custom_directory=str(folder), source="USER")
+    if addon_utils.enable(ADDON, default_set=True) is None:
+        raise SystemExit("could not enable the SignAvatar extension")
+    if model is not None:
+        bpy.context.preferences.addons[ADDON].preferences.model_folder = str(model.resolve())
+    return importlib.import_module(ADDON)
 
 
 def setup_scene(bpy, width: int, height: int):
@@ -106,20 +131,19 @@ def main(argv=None) -> int:
     p.add_argument("--gloss", default="hello", help="sign to generate with the default model")
     p.add_argument("--video", type=Path, help="reconstruct this video (raw IK) instead of generating")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", type=Path, help="model folder (default: the one shipped with the add-on)")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "images")
     a = p.parse_args(argv)
 
     import bpy
     from PIL import Image
 
-    import signavatar_blender
-    from model_runtime.skeleton import JOINT_INDEX
-    from signavatar_blender import keying, rig_math
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    signavatar_blender.register()
     a.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="signavatar-readme-"))
+    ext = enable_addon(bpy, tmp, a.model)
+    JOINT_INDEX = importlib.import_module(f"{ext.__name__}.model_runtime.skeleton").JOINT_INDEX
+    keying = importlib.import_module(f"{ext.__name__}.signavatar_blender.keying")
+    rig_math = importlib.import_module(f"{ext.__name__}.signavatar_blender.rig_math")
 
     # 1. the three bodies, side by side, arms relaxed
     scene, cam = setup_scene(bpy, 1000, 720)
@@ -140,9 +164,7 @@ def main(argv=None) -> int:
     save_small(render(bpy, scene, tmp / "avatars.png"), a.out / "avatars.png")
 
     # 2. one avatar signing, through the panel's operators
-    signavatar_blender.unregister()
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    signavatar_blender.register()
+    enable_addon(bpy, tmp, a.model)
     scene, cam = setup_scene(bpy, 460, 560)
     bpy.ops.signavatar.create_avatar(body="neutral")
     props = scene.signavatar
@@ -179,7 +201,6 @@ def main(argv=None) -> int:
     aim(cam, chest + np.array([0.0, 0.0, 0.02]), 2.3, yaw_deg=25, pitch_deg=6, lens=45)
     img = render(bpy, scene, tmp / "result.png")
     save_small(caption(img, f"SignAvatar > {panel}: {label}"), a.out / "result.png")
-    signavatar_blender.unregister()
     for name in ("avatars.png", "signing.png", "result.png"):
         f = a.out / name
         print(f"wrote {f} ({f.stat().st_size / 1000:.0f} kB)")

@@ -147,6 +147,8 @@ class NearbyWords:
     def match(self, text):
         if text.lower() == "hi":
             return LibraryMatch("hello", 0.81, False)
+        if text.lower() == "bo":  # a text encoder finds some letter "close" to a short name
+            return LibraryMatch("b", 0.78, False)
         return self.lib.match(text)
 
     def generate(self, text, seed=0, n=1, frames=None):
@@ -156,6 +158,11 @@ class NearbyWords:
 def test_a_word_matched_by_meaning_is_signed_with_a_notice(library):
     r = generate_sentence("hi bob", NearbyWords(library))
     assert r.ranges[0].gloss == "hello" and r.notices[0] == "'hi' shown as hello (similarity 0.81)"
+
+
+def test_a_word_is_not_shown_as_a_letter_by_meaning(library):
+    r = generate_sentence("bo o", NearbyWords(library))
+    assert [s.gloss for s in r.ranges] == ["B-O", "o"]  # spelled; the one-letter word is the letter sign
 
 
 def test_bad_settings_are_refused_together(library):

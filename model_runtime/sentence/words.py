@@ -3,7 +3,8 @@
 The generator's ``match(text)`` decides what a word means (exact gloss, or the nearest
 gloss by meaning with a score) and raises :class:`SignAvatarError` when nothing is close.
 Inside a sentence such a word is not refused: it is fingerspelled from the letter signs
-of the vocabulary, with a notice. Runs of up to ``max_ngram`` words are first tried as
+of the vocabulary, with a notice (so is a word whose nearest gloss by meaning is a single
+letter: that match says nothing). Runs of up to ``max_ngram`` words are first tried as
 one gloss ("thank you" -> THANKYOU), accepted only when the match is exact.
 """
 
@@ -91,7 +92,9 @@ def plan_words(words, generator, max_ngram: int = 3) -> list[WordPlan]:
                 break
         if found is None:
             m = _try_match(generator, tokens[k])
-            found = (1, m) if m is not None else None
+            # a word is never shown as a letter sign by meaning alone ("zq" is not the letter Z): spell it
+            if m is not None and (m.exact or len(tokens[k]) == 1 or len(bare_letter(m.gloss)) != 1):
+                found = (1, m)
         if found is not None:
             n, m = found
             word = " ".join(tokens[k:k + n])

@@ -204,9 +204,9 @@ def test_glosses_and_a_sentence_from_the_shipped_model(tmp_path):
     enable_addon()
     gen = sub("model_runtime.generation").Generator.load()
     gloss = sorted(gen.vocabulary)[0]
-    res = run_cli(["render", gloss, "--sentence", f"{gloss} zq", "--out", str(tmp_path), "--resolution", "96x72",
+    res = run_cli(["render", gloss, "--sentence", f"{gloss} bob", "--out", str(tmp_path), "--resolution", "96x72",
                    "--fps", "10"])
     rows = summary(tmp_path)
     assert res.code == 0, res.log
     assert [r["status"] for r in rows.values()] == ["rendered", "rendered"]
-    assert "fingerspelled as Z-Q" in rows[f"{sub('signavatar_blender.render.jobs').safe_name(gloss)}_zq"]["reason"]
+    assert "fingerspelled as B-O-B" in rows[f"{sub('signavatar_blender.render.jobs').safe_name(gloss)}_bob"]["reason"]

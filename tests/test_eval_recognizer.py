@@ -96,3 +96,11 @@ def test_batchnorm_is_recalibrated_so_eval_matches_training(trained):
     x = rec.encode([ds.clip_poses(i) for i in tr])
     flat = x.permute(0, 3, 1, 2).reshape(len(tr), -1, x.shape[2])
     torch.testing.assert_close(norm.running_mean, flat.mean(dim=(0, 2)), atol=1e-4, rtol=1e-4)
+
+
+def test_per_gloss_cap_draws_a_balanced_epoch(trained):
+    ds, _, te = trained
+    tr = ds.indices("train")
+    rec = train_recognizer([ds.clip_poses(i) for i in tr], [ds.records[i]["gloss"] for i in tr],
+                           train_config=TrainConfig(epochs=2, max_per_gloss=5), log=lambda s: None)
+    assert rec.record["train_clips"] == len(tr) and rec.record["clips_per_epoch"] == 4 * 5

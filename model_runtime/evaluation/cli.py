@@ -21,6 +21,9 @@ def register(sub) -> None:
                         "[default: OUT/recognizer, or OUT/recognizer for an ablation]")
     p.add_argument("--retrain-recognizer", action="store_true", help="train a new recognizer even if one fits")
     p.add_argument("--recognizer-epochs", type=int, default=30)
+    p.add_argument("--recognizer-max-per-gloss", type=int, default=0,
+                   help="each recognizer epoch draws at most N train clips per gloss (0 = all): bounds CPU time and "
+                        "balances glosses on sets dominated by a few")
     p.add_argument("--joint-set", choices=("signing", "all"), default="signing",
                    help="joints the recognizer sees: 45 signing joints or all 55")
     p.add_argument("--split", choices=("gloss", "signer"), default="gloss",
@@ -86,7 +89,8 @@ def run(args) -> int:
                               batch_size=args.batch_size, max_clips=args.max_clips,
                               multimodality_min_samples=args.mm_min_samples, min_samples=args.min_samples,
                               min_signers=args.min_signers)
-    settings = RecognizerSettings(epochs=args.recognizer_epochs, joint_set=args.joint_set,
+    settings = RecognizerSettings(epochs=args.recognizer_epochs, max_per_gloss=args.recognizer_max_per_gloss,
+                                  joint_set=args.joint_set,
                                   retrain=args.retrain_recognizer)
     data = Path(args.data) if args.data else None
     checkpoint = Path(args.checkpoint) if args.checkpoint else None

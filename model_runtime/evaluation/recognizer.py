@@ -41,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 1e-3
     label_smoothing: float = 0.1
     min_keep: float = 0.8  # augmentation: random window of >= this fraction of each clip
+    max_per_gloss: int = 0  # > 0: each epoch uses a fresh random draw of at most this many clips per gloss
     seed: int = 0
 
 
@@ -174,7 +175,9 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
     t0 = time.time()
     x = clips_to_input(train_clips, joint_indices(config.joint_set), config.frames)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    n = len(y)
+    n_all = len(y)
+    by_gloss = [torch.nonzero(y == k).flatten() for k in range(len(glosses))]
+    n = sum(min(len(b), tc.max_per_gloss) for b in by_gloss) if tc.max_per_gloss > 0 else n_all
     batch_size = min(tc.batch_size, max(8, n // 8))
     steps_per_epoch = max(1, math.ceil(n / batch_size))
     total = steps_per_epoch * tc.epochs
@@ -182,7 +185,12 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
     train_acc = float("nan")
     for epoch in range(tc.epochs):
         model.train()
-        order = torch.randperm(n, generator=gen)
+        if tc.max_per_gloss > 0:
+            draw = [b[torch.randperm(len(b), generator=gen)[:tc.max_per_gloss]] for b in by_gloss]
+            chosen = torch.cat(draw)
+            order = chosen[torch.randperm(len(chosen), generator=gen)]
+        else:
+            order = torch.randperm(n, generator=gen)
         correct, loss_sum = 0, 0.0
         for s in range(0, n, batch_size):
             idx = order[s:s + batch_size]
@@ -203,6 +211,6 @@ def train_recognizer(train_clips: Sequence[np.ndarray], train_glosses: Sequence[
         log(f"recognizer epoch {epoch + 1}/{tc.epochs}: loss {loss_sum / n:.3f}, train acc {train_acc:.3f} "
             f"({time.time() - t0:.0f} s)")
     recalibrate_batchnorm(model, x, tc.batch_size)
-    record = {"train_clips": n, "epochs": tc.epochs, "batch_size": batch_size, "train_accuracy_last_epoch": train_acc,
+    record = {"train_clips": n_all, "clips_per_epoch": n, "epochs": tc.epochs, "batch_size": batch_size, "train_accuracy_last_epoch": train_acc,
               "seconds": round(time.time() - t0, 1)}
     return Recognizer(model, glosses, tc, record)

@@ -18,6 +18,7 @@ from .report import write_report
 @dataclass
 class RecognizerSettings:
     epochs: int = 30
+    max_per_gloss: int = 0  # per epoch; 0 = every train clip
     joint_set: str = "signing"
     seed: int = 0
     retrain: bool = False
@@ -42,6 +43,7 @@ def recognizer_for(dataset, folder, split_kind: str, settings: RecognizerSetting
         if (r.get("data_fingerprint") == fingerprint and r.get("split_kind") == split_kind
                 and r.get("gloss_filter", {"min_samples": 0, "min_signers": 0}) == gloss_filter
                 and rec.config.joint_set == settings.joint_set and rec.train_config.epochs == settings.epochs
+                and rec.train_config.max_per_gloss == settings.max_per_gloss
                 and rec.train_config.seed == settings.seed):
             log(f"recognizer: reusing {folder} (Raw test accuracy {r.get('raw_test_accuracy', float('nan')):.3f})")
             return rec
@@ -58,7 +60,8 @@ def recognizer_for(dataset, folder, split_kind: str, settings: RecognizerSetting
     rec = train_recognizer([dataset.clip_poses(int(i)) for i in train_idx],
                            [dataset.records[int(i)]["gloss"] for i in train_idx],
                            model_config={"joint_set": settings.joint_set},
-                           train_config=TrainConfig(epochs=settings.epochs, seed=settings.seed), log=log)
+                           train_config=TrainConfig(epochs=settings.epochs, seed=settings.seed,
+                                                    max_per_gloss=settings.max_per_gloss), log=log)
     test_glosses = [dataset.records[int(i)]["gloss"] for i in test_idx]
     known = [k for k, g in enumerate(test_glosses) if g in set(rec.glosses)]
     if len(known) < len(test_idx):

@@ -167,7 +167,8 @@ def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | No
     elif name == "qc":
         if not sources:
             raise SignAvatarError("--ablation qc needs --sources SRC [SRC ...] (what 'data build' reads)")
-        qc_data = ensure_dataset(out / "data" / "qc", sources, build_extra, log)
+        # --data: an existing quality-controlled build of the same sources and settings is the QC variant
+        qc_data = Path(data) if data else ensure_dataset(out / "data" / "qc", sources, build_extra, log)
         raw_data = ensure_dataset(out / "data" / "no_qc", sources, [*build_extra, "--no-qc"], log)
         moved = align_splits(raw_data, qc_data)
         log(f"dataset {raw_data}: {moved} clip(s) moved to the reference's split (no test clip of the QC set is "

@@ -50,7 +50,9 @@ def register(sub) -> None:
                    help="train the model to evaluate (with --train-args) into OUT/runs/ instead of loading "
                         "--checkpoint; with --split signer it is trained on the signer-disjoint train split, so the "
                         "test signers are unseen by the model as well as by the recognizer")
-    p.add_argument("--sources", nargs="+", metavar="SRC", help="sources for 'data build' (--ablation qc)")
+    p.add_argument("--sources", nargs="+", metavar="SRC",
+                   help="sources for 'data build' (--ablation qc; with --data, that dataset is the QC variant and "
+                        "only the no-QC one is built, with --build-args, which must match how --data was built)")
     p.add_argument("--build-args", default="", metavar="'ARGS'",
                    help="extra 'data build' arguments, one quoted string (--ablation qc)")
     p.add_argument("--train-args", default="", metavar="'ARGS'",

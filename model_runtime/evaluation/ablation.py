@@ -173,7 +173,8 @@ def run_ablation(name: str, out: Path, job_template: EvalJob, *, data: Path | No
         moved = align_splits(raw_data, qc_data)
         log(f"dataset {raw_data}: {moved} clip(s) moved to the reference's split (no test clip of the QC set is "
             "trained on)")
-        runs = {"QC": ensure_run(out / "runs" / "qc", qc_data, train_extra, log),
+        qc_run = Path(checkpoint) if checkpoint else out / "runs" / "qc"  # --checkpoint: trained on --data already
+        runs = {"QC": ensure_run(qc_run, qc_data, train_extra, log),
                 "no QC": ensure_run(out / "runs" / "no_qc", raw_data, train_extra, log)}
         reference = qc_data
     else:

@@ -12,7 +12,9 @@ def register(sub) -> None:
                     "reconstructed and generated clips on the train and test splits over several seeds. "
                     "Writes report.json, report.md and report.png to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--checkpoint", metavar="RUN", help="trained model folder (needed for the Rec and Gen groups)")
+    p.add_argument("--checkpoint", metavar="RUN",
+                   help="trained model folder (needed for the Rec and Gen groups); in an ablation, the default "
+                        "variant (curriculum / QC) already trained on --data")
     p.add_argument("--data", metavar="DIR", help="built dataset folder ('data build' output)")
     p.add_argument("--out", metavar="DIR", help="report folder [default: RUN/evaluation/<data name>[-signer], "
                                                 "or evaluation/<data name> without a checkpoint]")

@@ -61,7 +61,7 @@ class ClipRef:
     """One clip of a source, not loaded yet."""
 
     source: str  # dataset name (gislr, mpdata, dictvideo, aslapp) or video / parquet
-    clip_id: str  # unique across sources and file-name safe: "<source>-<sample id>"
+    clip_id: str  # unique, file-name safe: "<dataset>-<sample id>" (GISLR parquet files: "gislr-<sequence_id>")
     kind: str  # shard | parquet | aslapp | video
     path: str  # the dataset folder (shard) or the file
     gloss: str  # as the source spells it

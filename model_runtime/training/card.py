@@ -33,6 +33,28 @@ def _kept_evaluation(path: Path) -> str:
     return EVAL_PLACEHOLDER
 
 
+def _build_command(settings: dict, out: str) -> str:
+    """The ``data build`` command that reproduces the dataset, from its card's settings."""
+    if not settings.get("sources"):
+        return ""
+    cmd = ["python", "-m", "model_runtime", "data", "build", *settings["sources"]]
+    if settings.get("language", "ASL") != "ASL":
+        cmd += ["--language", str(settings["language"])]
+    if settings.get("keep_unspecified_language") is False:
+        cmd.append("--no-unspecified-language")
+    for key, flag in (("min_samples", "--min-samples"), ("limit", "--limit"), ("test_fraction", "--test-fraction"),
+                      ("seed", "--seed")):
+        if settings.get(key) not in (None, 0) or key == "min_samples":
+            cmd += [flag, str(settings.get(key))]
+    if settings.get("qc") is False:
+        cmd.append("--no-qc")
+    if settings.get("signer_split"):
+        cmd.append("--signer-split")
+    for g in settings.get("glosses") or []:
+        cmd += ["--gloss", g]
+    return shlex.join(cmd + ["--out", out])
+
+
 def write_model_card(run, command: list[str], seconds: float, device: str, threads: int) -> Path:
     from ..model.checkpoint import CONFIG_FILE, LOG_FILE
     from ..model.config import ModelConfig
@@ -56,8 +78,12 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
     out.append(f"SignAvatar transformer CVAE (ACTOR-style, as in Dong et al.'s SignAvatar) over SMPL-X pose sequences, "
                f"conditioned on the `{cfg.encoder.id}` text embedding of the gloss. "
                f"{len(glosses)} glosses, {m.fps:g} fps, up to {m.max_frames} frames ({m.max_frames / m.fps:.1f} s).")
-    out += ["", "## Reproduce", "", "```bash", shlex.join(command), "```", "",
-            f"Trained in {seconds / 60:.1f} min on {device} ({threads} torch threads, {platform.processor() or 'cpu'}, "
+    cpu = sum(r.get("cpu_seconds", 0.0) for r in log)
+    cpu_note = f" ({cpu / 60:.1f} CPU-minutes in the training loop)" if cpu else ""
+    build = _build_command(card.get("settings", {}), cfg.dataset.get("path", "DATA"))
+    out += ["", "## Reproduce", "", "```bash"] + ([build] if build else []) + [shlex.join(command), "```", "",
+            f"Trained in {seconds / 60:.1f} min wall{cpu_note} on {device} ({threads} torch threads, "
+            f"{platform.processor() or 'cpu'}, "
             f"Python {platform.python_version()}); seed {t.seed}. Same data + command + seed -> the same weights "
             "on the same hardware and torch build."]
     out += ["", "## Model", "",
@@ -90,7 +116,7 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
         rows = [[r["epoch"], f"{r['loss']:.5f}", f"{r['recon']:.5f}", f"{r['kl']:.2f}", f"{r['fk']:.5f}",
                  f"{r['mask_ratio']:.1f}", f"{r['val_recon']:.5f}" if "val_recon" in r else "",
                  f"{r['val_joint_mm']:.1f}" if "val_joint_mm" in r else ""]
-                for r in [first] + vals if r is not None]
+                for r in [first] * (first not in vals) + vals]
         out += ["", "## Training losses", "",
                 "From `train_log.jsonl` (one line per epoch). `val_*`: held-out test clips reconstructed from the "
                 "posterior mean (6D MSE; mean joint-position error in mm by FK on the neutral skeleton, signing "

@@ -10,7 +10,7 @@ import numpy as np
 from ..data.dataset import SignDataset
 from ..errors import SignAvatarError
 from ..model.config import MotionSpec
-from ..model.features import poses_to_features, prepare_clip
+from ..model.features import crop_window
 
 
 @dataclass
@@ -33,24 +33,63 @@ class ClipSet:
         return self.feats[self.offsets[i]:self.offsets[i + 1]]
 
 
-def load_clips(dataset: SignDataset, indices, spec: MotionSpec, progress: bool = False) -> ClipSet:
-    """Resample, crop and convert the dataset clips ``indices`` (see :func:`prepare_clip`)."""
+def _resample_plan(frames: int, fps: float, spec: MotionSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source frame pairs and weights of the output frames that :func:`prepare_clip` keeps.
+
+    Same timing as :meth:`SignMotion.resample` (first frame kept, duration rounded to whole
+    output frames) followed by the centre crop to ``spec.max_frames``.
+    """
+    if frames == 1 or abs(fps - spec.fps) < 1e-6:
+        t = np.arange(frames, dtype=np.float64)
+    else:
+        n_out = max(1, int(round((frames - 1) * spec.fps / fps)) + 1)
+        t = np.clip(np.arange(n_out) * (fps / spec.fps), 0, frames - 1)
+    t = t[crop_window(len(t), spec.max_frames)]
+    i0 = np.floor(t).astype(np.int64)
+    return i0, np.minimum(i0 + 1, frames - 1), t - i0
+
+
+def load_clips(dataset: SignDataset, indices, spec: MotionSpec, progress: bool = False,
+               chunk: int = 512) -> ClipSet:
+    """Resample, crop and convert the dataset clips ``indices`` exactly as :func:`prepare_clip` does.
+
+    Vectorised over ``chunk`` clips at a time: signing-joint quaternions of every source frame,
+    one slerp for all output frames, then 6D.
+    """
+    import torch
     from tqdm import tqdm
+
+    from .. import rotations as rot
 
     indices = list(indices)
     if not indices:
         raise SignAvatarError(f"{dataset.root}: no clips to train on in the chosen split")
+    joints = spec.joint_indices
     feats, glosses, sources, offsets = [], [], [], [0]
-    for i in tqdm(indices, desc="preparing clips", unit="clip", disable=not progress, leave=False):
-        r = dataset.records[i]
-        poses = prepare_clip(np.array(dataset.clip_poses(i)), r["fps"], spec)
-        f = poses_to_features(poses, spec).numpy()
-        feats.append(f)
-        offsets.append(offsets[-1] + len(f))
-        glosses.append(r["gloss"])
-        sources.append(r["source"])
-    return ClipSet(feats=np.concatenate(feats).astype(np.float32), offsets=np.asarray(offsets, dtype=np.int64),
-                   glosses=glosses, sources=sources)
+    bar = tqdm(total=len(indices), desc="preparing clips", unit="clip", disable=not progress, leave=False)
+    for s in range(0, len(indices), chunk):
+        part = indices[s:s + chunk]
+        raw, a, b, w, base = [], [], [], [], 0
+        for i in part:
+            r = dataset.records[i]
+            raw.append(np.asarray(dataset.clip_poses(i))[:, joints])
+            i0, i1, wt = _resample_plan(r["frames"], r["fps"], spec)
+            a.append(i0 + base)
+            b.append(i1 + base)
+            w.append(wt)
+            base += r["frames"]
+            offsets.append(offsets[-1] + len(i0))
+            glosses.append(r["gloss"])
+            sources.append(r["source"])
+        q = rot.axis_angle_to_quat(torch.from_numpy(np.concatenate(raw).astype(np.float64)))
+        a, b = torch.from_numpy(np.concatenate(a)), torch.from_numpy(np.concatenate(b))
+        wt = torch.from_numpy(np.concatenate(w))[:, None].expand(-1, len(joints))
+        d6 = rot.matrix_to_6d(rot.quat_to_matrix(rot.quat_slerp(q[a], q[b], wt)))
+        feats.append(d6.reshape(len(a), spec.feat_dim).float().numpy())
+        bar.update(len(part))
+    bar.close()
+    return ClipSet(feats=np.concatenate(feats), offsets=np.asarray(offsets, dtype=np.int64), glosses=glosses,
+                   sources=sources)
 
 
 def gloss_statistics(clips: ClipSet) -> dict[str, dict]:

@@ -219,7 +219,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
         bar = tqdm(range(start_epoch, tc.epochs), desc="training", unit="epoch", disable=not (progress and is_main),
                    initial=start_epoch, total=tc.epochs)
         for epoch in bar:
-            t0 = time.time()
+            t0, c0 = time.time(), time.process_time()
             rng = np.random.default_rng([tc.seed, epoch])
             torch.manual_seed(tc.seed * 1_000_003 + epoch * 101 + dist.rank)
             gen = torch.Generator(device=device).manual_seed(tc.seed * 7_919 + epoch * 104_729 + dist.rank)
@@ -259,7 +259,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             mean = dist.mean(list(sums / len(batches)), device)
             record = dict(epoch=epoch, loss=mean[0], recon=mean[1], kl=mean[2], fk=mean[3], grad_norm=mean[4],
                           mask_ratio=ratio, lr=lr, batches=len(batches) * dist.world,
-                          seconds=round(time.time() - t0, 3))
+                          seconds=round(time.time() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
             stopping = stop_after > 0 and epoch + 1 - start_epoch >= stop_after and epoch + 1 < tc.epochs
             saving = (epoch + 1) % tc.save_every == 0 or epoch + 1 == tc.epochs or stopping
             if saving and is_main:

@@ -27,6 +27,7 @@ class Piece:
     word: int  # index of the word it belongs to
     letter: bool = False
     hold: int = 0  # frames the last pose is held after this piece (last piece of a word)
+    speed: float = 0.0  # m/s: the piece's typical (90th-percentile) hand speed
 
     def __len__(self) -> int:
         return len(self.trans)
@@ -91,7 +92,10 @@ def assemble(pieces: list[Piece], fps: float, cfg: SentenceConfig) -> Assembled:
         letters = a.letter and b.letter and a.word == b.word
         lo, hi = ((cfg.letter_transition_min, cfg.letter_transition_max) if letters
                   else (cfg.transition_min, cfg.transition_max))
-        n = transition_frames(dist, dvel, fps, cfg.transition_base, cfg.hand_speed, cfg.reversal_time, lo, hi)
+        speed = cfg.hand_speed
+        if cfg.match_sign_speed:
+            speed = min(speed, max(cfg.min_hand_speed, a.speed, b.speed))
+        n = transition_frames(dist, dvel, fps, cfg.transition_base, speed, cfg.reversal_time, lo, hi)
         if a.hold > 0:
             tq, tt = transition(qs[-1], ts[-1], len(ts[-1]) - 1, b.q, b.trans, j, n, carry, still_a=True)
         else:

@@ -12,7 +12,7 @@ from ..errors import SignAvatarError
 from ..motion import SignMotion
 from .assemble import Piece, assemble
 from .config import SentenceConfig
-from .kinematics import continuous_quats, hand_points, quats_to_axis_angle
+from .kinematics import continuous_quats, hand_points, point_speed, quats_to_axis_angle
 from .trim import letter_hold, trim_idle
 from .words import bare_letter, plan_words
 
@@ -102,7 +102,8 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
         last_of_word = idx + 1 == len(clips) or clips[idx + 1][0] != w
         hold_frames = int(round(holds[w] * speed * fps)) if last_of_word else 0
         pieces.append(Piece(q=continuous_quats(m.poses[s:e]), trans=m.trans[s:e].astype(np.float64),
-                            points=pts[s:e], word=w, letter=bool(letter), hold=hold_frames))
+                            points=pts[s:e], word=w, letter=bool(letter), hold=hold_frames,
+                            speed=float(np.percentile(point_speed(pts[s:e], fps), 90))))
 
     joined = assemble(pieces, fps, cfg)
     motion = SignMotion(poses=quats_to_axis_angle(joined.q), trans=joined.trans.astype(np.float32), fps=fps,

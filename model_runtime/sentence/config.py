@@ -26,7 +26,9 @@ class SentenceConfig:
     velocity_weight: float = 0.10  # s: velocity mismatch (m/s) times this counts as metres of distance
     # -- the transition between join points
     transition_base: float = 0.10  # s added to the travel time
-    hand_speed: float = 1.00  # m/s: typical hand speed in a transition (travel time = distance / speed)
+    hand_speed: float = 1.00  # m/s: fastest mean hand speed of a transition (travel time >= distance / speed)
+    match_sign_speed: bool = True  # ... and no faster than the two signs move (their 90th-percentile hand speed)
+    min_hand_speed: float = 0.30  # m/s: floor of that sign speed, so near-static signs do not crawl apart
     reversal_time: float = 0.10  # s added per m/s of velocity the hands must change across the join
     transition_min: float = 0.15  # s
     transition_max: float = 0.60  # s

@@ -2,7 +2,7 @@
 
     .venv/bin/python tools/render_readme_images.py                       # sign with the default model
     .venv/bin/python tools/render_readme_images.py --gloss "thank you"
-    .venv/bin/python tools/render_readme_images.py --video ../shared/videos/startasl_hello.mp4   # IK instead
+    .venv/bin/python tools/render_readme_images.py --video ../shared/videos/startasl_hello.mp4   # + a video
     .venv/bin/python tools/render_readme_images.py --model runs/my_model   # another model folder
 
 Writes to ``docs/images/``:
@@ -10,7 +10,8 @@ Writes to ``docs/images/``:
 * ``avatars.png``: the three built-in bodies (female, neutral, male);
 * ``signing.png``: a strip of frames of the neutral avatar performing the sign;
 * ``result.png``: one larger frame of what the Sign panel's Generate button produces, with
-  the match it reported.
+  the match it reported;
+* ``video_ik.png`` (with ``--video``): the Video panel's raw inverse kinematics of a real video.
 
 The working tree is enabled as a Blender extension (in a throw-away extension repository)
 and everything goes through the add-on's operators (create avatar, generate or reconstruct
@@ -126,17 +127,55 @@ def save_small(img, path: Path, limit: int = 300_000) -> None:
         img.save(path, optimize=True)
 
 
+def sign_on_new_avatar(bpy, tmp: Path, a, panel: str):
+    """A fresh scene, the neutral avatar and one sign from ``panel`` ("Sign": Generate, "Video": raw IK).
+
+    Returns (what the panel reported, 5 frames spread over the sign, the chest position)."""
+    enable_addon(bpy, tmp, a.model)
+    scene, _ = setup_scene(bpy, 460, 560)
+    bpy.ops.signavatar.create_avatar(body="neutral")
+    props = scene.signavatar
+    if panel == "Video":
+        props.video_mode = "RAW"
+        bpy.ops.signavatar.sign_from_video(filepath=str(a.video.resolve()))
+        label = f"{a.video.name} \u2192 inverse kinematics (Video panel, Raw)"
+    else:
+        props.gloss, props.seed = a.gloss, a.seed
+        bpy.ops.signavatar.generate()
+        label = bpy.context.window_manager.signavatar.last_match
+    rig = props.armature
+    strip = rig.animation_data.nla_tracks[0].strips[0]
+    start, end = strip.frame_start, strip.frame_end
+    frames = np.linspace(start + 0.1 * (end - start), start + 0.9 * (end - start), 5).round().astype(int)
+    return label, frames, np.array(rig.data.bones["spine3"].head_local)
+
+
+def strip_of_frames(bpy, scene, tmp: Path, frames, chest, label: str, out: Path) -> None:
+    from PIL import Image
+
+    aim(scene.camera, chest + np.array([0.0, 0.0, 0.08]), 2.2, yaw_deg=10, pitch_deg=2, lens=50)
+    tiles = []
+    for k, f in enumerate(frames):
+        scene.frame_set(int(f))
+        tiles.append(render(bpy, scene, tmp / f"frame{k}.png"))
+    img = Image.new("RGB", (sum(t.width for t in tiles), tiles[0].height), tuple(int(c * 255) for c in BACKGROUND))
+    x = 0
+    for t in tiles:
+        img.paste(t, (x, 0))
+        x += t.width
+    save_small(caption(img, f"{label}   frames {', '.join(str(f) for f in frames)}"), out)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--gloss", default="hello", help="sign to generate with the default model")
-    p.add_argument("--video", type=Path, help="reconstruct this video (raw IK) instead of generating")
+    p.add_argument("--video", type=Path, help="also show this video reconstructed by raw IK (video_ik.png)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", type=Path, help="model folder (default: the one shipped with the add-on)")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "images")
     a = p.parse_args(argv)
 
     import bpy
-    from PIL import Image
 
     a.out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="signavatar-readme-"))
@@ -163,45 +202,23 @@ def main(argv=None) -> int:
     aim(cam, (0.0, 0.0, 0.90), 5.4, yaw_deg=10, pitch_deg=4, lens=50)
     save_small(render(bpy, scene, tmp / "avatars.png"), a.out / "avatars.png")
 
-    # 2. one avatar signing, through the panel's operators
-    enable_addon(bpy, tmp, a.model)
-    scene, cam = setup_scene(bpy, 460, 560)
-    bpy.ops.signavatar.create_avatar(body="neutral")
-    props = scene.signavatar
-    if a.video:
-        props.video_mode = "RAW"
-        bpy.ops.signavatar.sign_from_video(filepath=str(a.video.resolve()))
-        label = f"{a.video.name} \u2192 inverse kinematics"
-        panel = "Video"
-    else:
-        props.gloss, props.seed = a.gloss, a.seed
-        bpy.ops.signavatar.generate()
-        label = bpy.context.window_manager.signavatar.last_match
-        panel = "Sign"
-    rig = props.armature
-    strip = rig.animation_data.nla_tracks[0].strips[0]
-    start, end = strip.frame_start, strip.frame_end
-    chest = np.array(rig.data.bones["spine3"].head_local)
-    frames = np.linspace(start + 0.15 * (end - start), start + 0.85 * (end - start), 5).round().astype(int)
-    aim(cam, chest + np.array([0.0, 0.0, 0.08]), 2.2, yaw_deg=10, pitch_deg=2, lens=50)
-    tiles = []
-    for k, f in enumerate(frames):
-        scene.frame_set(int(f))
-        tiles.append(render(bpy, scene, tmp / f"frame{k}.png"))
-    strip_img = Image.new("RGB", (sum(t.width for t in tiles), tiles[0].height), tuple(int(c * 255) for c in BACKGROUND))
-    x = 0
-    for t in tiles:
-        strip_img.paste(t, (x, 0))
-        x += t.width
-    save_small(caption(strip_img, f"{label}   frames {', '.join(str(f) for f in frames)}"), a.out / "signing.png")
-
-    # 3. the result of Generate, larger
+    # 2. Generate (the Sign panel), as a strip of frames and one larger frame
+    label, frames, chest = sign_on_new_avatar(bpy, tmp, a, "Sign")
+    scene = bpy.context.scene
+    strip_of_frames(bpy, scene, tmp, frames, chest, label, a.out / "signing.png")
     scene.render.resolution_x, scene.render.resolution_y = 800, 680
     scene.frame_set(int(frames[2]))
-    aim(cam, chest + np.array([0.0, 0.0, 0.02]), 2.3, yaw_deg=25, pitch_deg=6, lens=45)
+    aim(scene.camera, chest + np.array([0.0, 0.0, 0.02]), 2.3, yaw_deg=25, pitch_deg=6, lens=45)
     img = render(bpy, scene, tmp / "result.png")
-    save_small(caption(img, f"SignAvatar > {panel}: {label}"), a.out / "result.png")
-    for name in ("avatars.png", "signing.png", "result.png"):
+    save_small(caption(img, f"SignAvatar > Sign: {label}"), a.out / "result.png")
+    written = ["avatars.png", "signing.png", "result.png"]
+
+    # 3. optionally a real video through the Video panel (raw inverse kinematics)
+    if a.video:
+        label, frames, chest = sign_on_new_avatar(bpy, tmp, a, "Video")
+        strip_of_frames(bpy, bpy.context.scene, tmp, frames, chest, label, a.out / "video_ik.png")
+        written.append("video_ik.png")
+    for name in written:
         f = a.out / name
         print(f"wrote {f} ({f.stat().st_size / 1000:.0f} kB)")
     return 0

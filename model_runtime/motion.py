@@ -132,6 +132,13 @@ def save_npz(motion: SignMotion, path) -> Path:
         "signavatar_gloss": np.array(motion.gloss),
         "signavatar_source": np.array(motion.source),
     }
+    atomic_savez(path, **arrays)
+    return path
+
+
+def atomic_savez(path, **arrays) -> None:
+    """``np.savez`` to a temporary file in the same folder, renamed into place: readers never see half a file."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -141,7 +148,6 @@ def save_npz(motion: SignMotion, path) -> Path:
     finally:
         if tmp.exists():
             tmp.unlink()
-    return path
 
 
 def _str(value, key: str, path) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion import SignMotion
+from ..motion import SignMotion, atomic_savez
 
 DEFAULT_CACHE = Path("~/.cache/signavatar/build")
 
@@ -57,18 +57,6 @@ def cache_path(root: Path, source: str, clip_id: str, key: str) -> Path:
     return Path(root) / source / f"{clip_id}-{key}.npz"
 
 
-def _atomic_savez(path: Path, **arrays) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _jsonable(d: dict) -> dict:
     out = {}
     for k, v in d.items():
@@ -84,14 +72,14 @@ def _jsonable(d: dict) -> dict:
 
 
 def save_ok(path: Path, motion: SignMotion, valid: np.ndarray, signals: dict, quality: dict, meta: dict) -> None:
-    _atomic_savez(path, poses=motion.poses, trans=motion.trans, fps=np.array(motion.fps),
+    atomic_savez(path, poses=motion.poses, trans=motion.trans, fps=np.array(motion.fps),
                   valid=np.asarray(valid, dtype=bool), wrist_drop=signals["wrist_drop"],
                   wrist_speed=signals["wrist_speed"], hand_present=signals["hand_present"],
                   quality=np.array(json.dumps(_jsonable(quality))), meta=np.array(json.dumps(_jsonable(meta))))
 
 
 def save_error(path: Path, message: str, meta: dict) -> None:
-    _atomic_savez(path, error=np.array(message), meta=np.array(json.dumps(_jsonable(meta))))
+    atomic_savez(path, error=np.array(message), meta=np.array(json.dumps(_jsonable(meta))))
 
 
 def load(path: Path, gloss: str = "", source: str = "") -> CachedClip:

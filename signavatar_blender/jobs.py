@@ -174,3 +174,35 @@ class ModalJobOperator:
             if area.type in ("VIEW_3D", "PREFERENCES"):
                 area.tag_redraw()
         return {"RUNNING_MODAL"}
+
+
+class FileInputJobOperator(ModalJobOperator):
+    """A :class:`ModalJobOperator` that reads one file: the operator's ``filepath`` (a drop or
+    the file browser), else the path typed in the panel (``scene.signavatar.<path_prop>``).
+
+    With neither set, ``invoke`` opens the file browser first.
+    """
+
+    path_prop = ""  # the scene property holding the panel's path
+    extensions: tuple[str, ...] = ()
+    kind = "file"  # what the file is, for messages ("image", "video")
+
+    def invoke(self, context, event):
+        if not self.filepath and not getattr(context.scene.signavatar, self.path_prop).strip():
+            context.window_manager.fileselect_add(self)
+            return {"RUNNING_MODAL"}
+        return super().invoke(context, event)
+
+    def input_path(self, context):
+        """The chosen file as an absolute path, and what is wrong with it (empty when it is usable)."""
+        import bpy
+        from pathlib import Path
+
+        raw = self.filepath or getattr(context.scene.signavatar, self.path_prop)
+        path = Path(bpy.path.abspath(raw.strip()))
+        if not path.is_file():
+            return path, [f"{self.kind} not found: {path}"]
+        if path.suffix.lower() not in self.extensions:
+            return path, [f"{path.name} is not {'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} file "
+                          f"({', '.join(self.extensions)})"]
+        return path, []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-from pathlib import Path
 
 import bpy
 from bpy.props import StringProperty
@@ -26,6 +25,15 @@ def _suggestions(gen, text: str) -> list[str]:
         return [m.gloss, *m.suggestions][:6]
     except mr.error():
         return difflib.get_close_matches(text.strip().lower(), gen.vocabulary, n=6, cutoff=0.5)
+
+
+def why_no_image(context) -> str:
+    """Why signs from images cannot be made now ("" when they can): packages, or no CLIP weights set."""
+    why = deps.why_unavailable("image")
+    if not why and settings(context).clip_weights is None:
+        why = ("Signs from images need a CLIP-conditioned model and its CLIP weights file: set 'CLIP Weights' "
+               "(and a CLIP model folder) in Preferences > Add-ons > SignAvatar")
+    return why
 
 
 class _SignJob(jobs.ModalJobOperator):
@@ -96,13 +104,14 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         return self._apply(context, result)
 
 
-class SIGNAVATAR_OT_sign_from_image(_SignJob, bpy.types.Operator):
+class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.types.Operator):
     """Sign what a picture shows (CLIP models only): pick a file, or drop one on the 3D viewport"""
 
     bl_idname = "signavatar.sign_from_image"
     bl_label = "Sign from Image"
     bl_options = {"REGISTER", "UNDO"}
     task_label = "Signing the image"
+    path_prop, extensions, kind = "image_path", IMAGE_EXTENSIONS, "image"
 
     filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
     filter_image: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
@@ -110,34 +119,16 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        why = deps.why_unavailable("image")
-        if not why and settings(context).clip_weights is None:
-            why = ("Signs from images need a CLIP-conditioned model and its CLIP weights file: set 'CLIP Weights' "
-                   "(and a CLIP model folder) in Preferences > Add-ons > SignAvatar")
+        why = why_no_image(context)
         if why:
             cls.poll_message_set(why)
             return False
         return True
 
-    def invoke(self, context, event):
-        if not self.filepath and not context.scene.signavatar.image_path.strip():
-            context.window_manager.fileselect_add(self)
-            return {"RUNNING_MODAL"}
-        return super().invoke(context, event)
-
-    def _path(self, context) -> Path:
-        raw = self.filepath or context.scene.signavatar.image_path
-        return Path(bpy.path.abspath(raw.strip()))
-
     def prepare(self, context):
         err = mr.error()
-        path = self._path(context)
+        path, problems = self.input_path(context)
         s = settings(context)
-        problems = []
-        if not path.is_file():
-            problems.append(f"image not found: {path}")
-        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
-            problems.append(f"{path.name} is not an image file ({', '.join(IMAGE_EXTENSIONS)})")
         if s.clip_weights is None or not s.clip_weights.is_file():
             problems.append(f"CLIP weights file not found: {s.clip_weights or '(not set)'}; set 'CLIP Weights' in "
                             "Preferences > Add-ons > SignAvatar")

@@ -40,13 +40,14 @@ def _ticker(job, frames: int, lo: float, hi: float, stop: threading.Event) -> No
                    f"Finding the signer in {frames or 'the'} frames ({t:.0f} s)")
 
 
-class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
+class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operator):
     """Reconstruct the sign in a video onto the avatar (landmarks, inverse kinematics, optionally the model)"""
 
     bl_idname = "signavatar.sign_from_video"
     bl_label = "Reconstruct from Video"
     bl_options = {"REGISTER", "UNDO"}
     task_label = "Reading the video"
+    path_prop, kind = "video_path", "video"
 
     filepath: StringProperty(subtype="FILE_PATH", options={"SKIP_SAVE"})
     filter_movie: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
@@ -62,23 +63,13 @@ class SIGNAVATAR_OT_sign_from_video(jobs.ModalJobOperator, bpy.types.Operator):
             return False
         return True
 
-    def invoke(self, context, event):
-        if not self.filepath and not context.scene.signavatar.video_path.strip():
-            context.window_manager.fileselect_add(self)
-            return {"RUNNING_MODAL"}
-        return super().invoke(context, event)
-
     def prepare(self, context):
         props = context.scene.signavatar
-        path = Path(bpy.path.abspath((self.filepath or props.video_path).strip()))
         video = mr.runtime("landmarks.video")
+        self.extensions = tuple(video.VIDEO_EXTENSIONS)
+        path, problems = self.input_path(context)
         mode = props.video_mode
         gloss = props.video_gloss.strip()
-        problems = []
-        if not path.is_file():
-            problems.append(f"video not found: {path}")
-        elif path.suffix.lower() not in video.VIDEO_EXTENSIONS:
-            problems.append(f"{path.name} is not a video file ({', '.join(video.VIDEO_EXTENSIONS)})")
         if mode == "MODEL" and not gloss:
             problems.append("the model reconstructs a clip conditioned on its sign: type which sign the video shows "
                             "in 'Sign Shown', or choose 'Raw (IK only)'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from . import deps
-from .preferences import settings
+from .ops_sign import why_no_image
 
 
 class _Panel:
@@ -95,10 +95,7 @@ class SIGNAVATAR_PT_image(_Panel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.signavatar
-        why = deps.why_unavailable("image")
-        if not why and settings(context).clip_weights is None:
-            why = ("Needs a CLIP-conditioned model and its CLIP weights file: set them in Preferences > "
-                   "Add-ons > SignAvatar")
+        why = why_no_image(context)
         if why:
             _unavailable(layout, why)
         layout.prop(props, "image_path", text="")

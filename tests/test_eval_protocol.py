@@ -11,7 +11,8 @@ from model_runtime.data.dataset import SignDataset
 from model_runtime.errors import SignAvatarError
 from model_runtime.evaluation.protocol import ProtocolConfig, evaluate, model_lengths
 from model_runtime.evaluation.recognizer import TrainConfig, train_recognizer
-from model_runtime.evaluation.report import plot, table_ii, write_report
+from model_runtime.evaluation.report import card_block, plot, table_ii, update_model_card, write_report
+from model_runtime.training.card import EVAL_PLACEHOLDER
 
 
 class FaithfulModel:
@@ -107,6 +108,26 @@ def test_report_files_and_plot(setup, tmp_path):
     assert ablation.count("\n") == 3 and "| ignorant |" in ablation
     png = plot({"faithful": good, "ignorant": bad}, tmp_path / "p.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
+def test_model_card_keeps_one_block_per_evaluation_name(setup, tmp_path):
+    _, _, good, bad = setup
+    card = tmp_path / "MODEL_CARD.md"
+    with pytest.raises(SignAvatarError, match="no model card"):
+        update_model_card(card, "subset", card_block(good, "subset"))
+    card.write_text("# Model\n\n## Evaluation\n\n" + EVAL_PLACEHOLDER + "\n\n## Vocabulary\n\nhello\n")
+    update_model_card(card, "subset", card_block(dict(good, command="python -m model_runtime evaluate X"), "subset"))
+    update_model_card(card, "full", card_block(bad, "full"))
+    update_model_card(card, "subset", card_block(bad, "subset"))  # replaces, keeps its place
+    text = card.read_text()
+    assert "Not evaluated yet" not in text and text.endswith("## Vocabulary\n\nhello\n")
+    assert text.count("### subset") == 1 and text.count("### full") == 1
+    assert text.index("### subset") < text.index("### full")
+    assert "evaluate X" not in text  # the replaced block's command went with it
+    assert text.count("| Gen |") == 2
+    card.write_text("# no section\n")
+    with pytest.raises(SignAvatarError, match="no evaluation section"):
+        update_model_card(card, "subset", card_block(good, "subset"))
 
 
 def test_evaluate_command_writes_reports_and_reuses_its_recognizer(tmp_path, capsys):

@@ -57,6 +57,9 @@ def register(sub) -> None:
                         "only the no-QC one is built, with --build-args, which must match how --data was built)")
     p.add_argument("--build-args", default="", metavar="'ARGS'",
                    help="extra 'data build' arguments, one quoted string (--ablation qc)")
+    p.add_argument("--card", metavar="NAME",
+                   help="also write this evaluation (Table I, targets, the command) into the checkpoint's "
+                        "MODEL_CARD.md under the heading NAME, replacing an earlier block of that name")
     p.add_argument("--train-args", default="", metavar="'ARGS'",
                    help="extra 'train' arguments, one quoted string (ablations, --train)")
     p.set_defaults(func=run)
@@ -68,7 +71,7 @@ def run(args) -> int:
     from ..errors import SignAvatarError
     from .ablation import run_ablation, train_and_evaluate
     from .protocol import ProtocolConfig
-    from .report import plot
+    from .report import card_block, check_card, plot, update_model_card
     from .runner import EvalJob, RecognizerSettings, run_job
 
     problems = []
@@ -80,6 +83,10 @@ def run(args) -> int:
         problems.append("--train trains its own model: leave out --checkpoint and --ablation")
     if args.ablation == "qc" and not args.sources:
         problems.append("--ablation qc needs --sources SRC [SRC ...]")
+    if args.card and not args.checkpoint:
+        problems.append("--card NAME writes into a checkpoint's model card: give --checkpoint RUN")
+    if args.card and args.ablation:
+        problems.append("--card is for one model's Table I, not an ablation")
     if args.recognizer_epochs < 1:
         problems.append(f"--recognizer-epochs must be >= 1, got {args.recognizer_epochs}")
     if problems:
@@ -112,7 +119,18 @@ def run(args) -> int:
         return 0
     job = EvalJob(data=data, out=out, recognizer_dir=recognizer_dir, checkpoint=checkpoint, protocol=protocol,
                   recognizer=settings)
+    if args.card:  # refuse a card that cannot be updated before spending the evaluation's time
+        card_path = checkpoint / "MODEL_CARD.md"
+        check_card(card_path)
     result = train_and_evaluate(out, job, data, args.train_args) if args.train else run_job(job)
+    if args.card:
+        import shlex
+        import sys
+
+        if sys.argv[1:2] == ["evaluate"]:
+            result["command"] = "python -m model_runtime " + shlex.join(sys.argv[1:])
+        update_model_card(card_path, args.card, card_block(result, args.card))
+        print(f"model card: {card_path} (section '{args.card}')")
     plot({"model": result}, out / "report.png", title=f"{data.name}: accuracy and FID per group")
     print(f"plot: {out / 'report.png'}")
     return 0

@@ -163,3 +163,61 @@ def plot(results: dict[str, dict], path, title: str = "") -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def card_block(result: dict, name: str) -> str:
+    """One evaluation as a model-card block: how it was run, Table I and the targets."""
+    md = markdown(result, name)
+    body = md.split("\n", 2)[2]  # drop the report's own title
+    command = result.get("command")
+    lines = [f"<!-- eval:{name} -->", f"### {name}", ""]
+    if command:
+        lines += ["```bash", command, "```", ""]
+    return "\n".join(lines + [body.strip(), f"<!-- /eval:{name} -->"])
+
+
+def check_card(card: Path) -> str:
+    """The text of a model card that has an evaluation section; a clear error otherwise."""
+    from ..errors import SignAvatarError
+    from ..training.card import EVAL_END, EVAL_START
+
+    card = Path(card)
+    if not card.is_file():
+        raise SignAvatarError(f"no model card to update: {card} (a model trained by 'train' has one)")
+    text = card.read_text()
+    if EVAL_START not in text or EVAL_END not in text:
+        raise SignAvatarError(f"{card} has no evaluation section ({EVAL_START} ... {EVAL_END})")
+    return text
+
+
+def update_model_card(card: Path, name: str, block: str) -> Path:
+    """Put ``block`` into the card's evaluation section, replacing an earlier block of the same name.
+
+    The section lies between the card's evaluation markers (``training.card``), which a
+    retrained model's card keeps; other evaluations' blocks stay as they are.
+    """
+    from ..errors import SignAvatarError
+    from ..training.card import EVAL_END, EVAL_START
+
+    card = Path(card)
+    text = check_card(card)
+    head, rest = text.split(EVAL_START, 1)
+    section, tail = rest.split(EVAL_END, 1)
+    blocks, pos = [], 0
+    while (start := section.find("<!-- eval:", pos)) >= 0:
+        label = section[start + len("<!-- eval:"):section.index(" -->", start)]
+        end_marker = f"<!-- /eval:{label} -->"
+        end = section.find(end_marker, start)
+        if end < 0:
+            raise SignAvatarError(f"{card}: evaluation block '{label}' has no end marker")
+        blocks.append((label, section[start:end + len(end_marker)]))
+        pos = end + len(end_marker)
+    if any(label == name for label, _ in blocks):
+        blocks = [(label, block if label == name else b) for label, b in blocks]
+    else:
+        blocks.append((name, block))
+    new = head + EVAL_START + "\n" + "\n\n".join(b for _, b in blocks) + "\n" + EVAL_END + tail
+    tmp = card.with_name(f".{card.name}.tmp")
+    tmp.write_text(new)
+    tmp.replace(card)
+    return card

@@ -16,7 +16,7 @@ from pathlib import Path
 EVAL_START = "<!-- evaluation:start -->"
 EVAL_END = "<!-- evaluation:end -->"
 EVAL_PLACEHOLDER = (f"{EVAL_START}\n_Not evaluated yet: run `python -m model_runtime evaluate --checkpoint "
-                    f"<this folder> --data <dataset>` and paste the Table I figures here._\n{EVAL_END}")
+                    f"<this folder> --data <dataset> --card <name>` to put Table I here._\n{EVAL_END}")
 
 
 def _table(rows: list[list], header: list[str]) -> str:

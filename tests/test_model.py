@@ -253,4 +253,6 @@ def test_resume_continues_exactly(tmp_path):
     assert all(torch.equal(full[k], again[k]) for k in full)  # same seed -> the same weights as one run
     assert [r["epoch"] for r in read_log(part)] == [0, 1, 2, 3]
     assert not (part / STATE_DIR).exists()  # a finished run drops its optimiser state
+    card = (part / "MODEL_CARD.md").read_text()  # the whole run's command, not the --resume call's
+    assert "--resume" not in card and "--batch-size 8" in card and f"--out {part}" in card
     assert main(["train", "--out", str(part), "--resume", *common]) == 2  # nothing left to resume

@@ -26,6 +26,35 @@ _FIELDS = [
 ]
 
 
+def command_from_config(cfg, data, out, device: str = "auto", threads: int = 2) -> list[str]:
+    """A ``train`` command that reproduces the run whose resolved config is ``cfg`` (non-default fields only).
+
+    Used for runs continued with ``--resume``, whose own command line holds only the run folder.
+    """
+    from ..model.config import MotionSpec, NetConfig, TrainConfig
+
+    defaults = {"motion": MotionSpec(), "net": NetConfig(), "train": TrainConfig()}
+    cmd = ["python", "-m", "model_runtime", "train", "--data", str(data), "--out", str(out)]
+    enc = cfg.encoder
+    if enc.kind != "minilm":
+        cmd += ["--encoder", f"{enc.kind}:{enc.name}"]
+    if enc.text_template != "{}":
+        cmd += ["--text-template", enc.text_template]
+    if cfg.match_threshold != (0.6 if enc.kind == "minilm" else 0.8):
+        cmd += ["--match-threshold", str(cfg.match_threshold)]
+    if not cfg.train.curriculum:
+        cmd.append("--no-curriculum")
+    for flag, section, name in _FIELDS:
+        value = getattr(getattr(cfg, section), name)
+        if isinstance(value, (list, tuple)):
+            continue  # joint sets are not a command-line option
+        if value != getattr(defaults[section], name):
+            cmd += [flag, str(value)]
+    if device != "auto":
+        cmd += ["--device", device]
+    return cmd + ["--threads", str(threads)]
+
+
 def register(sub) -> None:
     p = sub.add_parser("train", help="train the sign-motion model on a built dataset",
                        description="Train the SignAvatar transformer CVAE on a dataset built with 'data build'. "
@@ -128,8 +157,16 @@ def run(args) -> int:
         from .card import write_model_card
         from .loop import resolve_device
 
-        write_model_card(result.run, command_line(args), time.time() - t0, resolve_device(args.device),
-                         torch.get_num_threads())
+        command, seconds = command_line(args), time.time() - t0
+        if args.resume:  # this call only continued the run: the command and time of the whole run
+            from ..model.checkpoint import CONFIG_FILE
+            from ..model.config import ModelConfig
+            from .loop import read_log
+
+            cfg = ModelConfig.load(result.run / CONFIG_FILE)
+            command = command_from_config(cfg, args.data, args.out, args.device, args.threads)
+            seconds = sum(r.get("seconds", 0.0) for r in read_log(result.run)) or seconds
+        write_model_card(result.run, command, seconds, resolve_device(args.device), torch.get_num_threads())
     if last and os.environ.get("RANK", "0") == "0":
         extra = "".join(f", {k} {last[k]:.4g}" for k in ("val_recon", "val_joint_mm") if k in last)
         print(f"trained {result.epochs} epochs in {(time.time() - t0) / 60:.1f} min: loss {last['loss']:.4g} "

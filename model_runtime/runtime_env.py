@@ -17,7 +17,11 @@ from __future__ import annotations
 import os
 
 _applied = False
-_torchvision_lib = None  # keeps the torch.library fragment alive for the life of the process
+# The torch.library fragment that declares the schemas must live as long as torch does. It is kept
+# on the torch module, not here: Blender unloads and reloads this module when the add-on is
+# disabled and enabled again, and a fragment collected with the old module takes the schemas
+# away from a process that has not imported torchvision yet.
+_KEEP_ATTR = "_signavatar_torchvision_fragments"
 
 # torchvision registers fake (meta) kernels for these two ops unconditionally at import.
 TORCHVISION_SCHEMAS = {
@@ -33,7 +37,7 @@ def allow_download() -> bool:
 
 def apply() -> None:
     """Set offline hub variables and make torchvision importable on CPU torch."""
-    global _applied, _torchvision_lib
+    global _applied
     if _applied:
         return
     if not allow_download():
@@ -50,7 +54,7 @@ def apply() -> None:
         lib = torch.library.Library("torchvision", "FRAGMENT")
         for name in missing:
             lib.define(TORCHVISION_SCHEMAS[name])
-        _torchvision_lib = lib
+        setattr(torch, _KEEP_ATTR, [*getattr(torch, _KEEP_ATTR, []), lib])
     _applied = True
 
 

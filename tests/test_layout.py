@@ -96,6 +96,23 @@ def test_runtime_env_makes_open_clip_importable():
     assert r.returncode == 0, r.stderr
 
 
+def test_torchvision_stays_importable_when_the_runtime_is_reloaded():
+    # Blender re-enabling the add-on: a fresh copy of runtime_env applies while the old copy is
+    # still alive (so it sees the schemas and declares nothing), then the old copy is collected.
+    code = """
+import gc, importlib.util, sys
+def fresh():
+    spec = importlib.util.spec_from_file_location("rt", "model_runtime/runtime_env.py")
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); return m
+old = fresh(); old.apply()
+new = fresh(); new.apply()
+del old; gc.collect()
+import torchvision
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
 def test_constraints_pin_the_install():
     pins = {}
     for line in (REPO / "constraints.txt").read_text().splitlines():

@@ -81,7 +81,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         placing.validate(context, "" if text else
                          "type a sign in the Sign field (a gloss such as 'drink', or a word or phrase)")
         s = settings(context)
-        seed, n = int(props.seed), int(props.variations)
+        seed, n, temp = int(props.seed), int(props.variations), float(props.temperature)
         self._where = placing.placement(context)
         loaded = model_access.cached(s) is not None
 
@@ -95,7 +95,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
                 e.suggestions = _suggestions(gen, text)
                 raise
             job.report(0.5, f"Generating {m.gloss}")
-            motions = gen.generate(m.gloss, seed=seed, n=n)
+            motions = gen.generate(m.gloss, seed=seed, n=n, temperature=temp)
             return _match_text(m, text), motions
 
         return work
@@ -135,6 +135,7 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         placing.validate(context, *problems)
         props = context.scene.signavatar
         seed, n, mode = int(props.seed), int(props.variations), props.image_mode
+        temp = float(props.temperature)
         self._where = placing.placement(context)
         self._image = str(path)
 
@@ -148,10 +149,10 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
             job.report(0.4, f"Reading {path.name}")
             if mode == "nearest_gloss":
                 m = gen.match_image(str(path))
-                motions = gen.generate(m.gloss, seed=seed, n=n)
+                motions = gen.generate(m.gloss, seed=seed, n=n, temperature=temp)
                 text = f"{path.name} \u2192 {m.gloss} ({m.score:.2f})"
             else:
-                motions = gen.generate_from_image(str(path), seed=seed, n=n, mode="embedding")
+                motions = gen.generate_from_image(str(path), seed=seed, n=n, mode="embedding", temperature=temp)
                 text = f"{path.name} \u2192 its own embedding"
             return text, motions
 
@@ -161,6 +162,46 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         out = self._apply(context, result)
         context.scene.signavatar.image_path = self._image
         return out
+
+
+class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
+    """Sign the words of the Sentence field as one clip with natural transitions (unknown words are fingerspelled)"""
+
+    bl_idname = "signavatar.generate_sentence"
+    bl_label = "Sign Sentence"
+    bl_options = {"REGISTER", "UNDO"}
+    task_label = "Signing the sentence"
+
+    @classmethod
+    def poll(cls, context):
+        why = deps.why_unavailable("generate")
+        if why:
+            cls.poll_message_set(why)
+            return False
+        return True
+
+    def prepare(self, context):
+        props = context.scene.signavatar
+        text = " ".join(props.sentence.split())
+        placing.validate(context, "" if text else "type the words to sign in the Sentence field (e.g. 'hello my name')")
+        s = settings(context)
+        seed, hold, temp = int(props.seed), float(props.sentence_hold), float(props.temperature)
+        self._where = placing.placement(context)
+
+        def work(job):
+            job.report(0.05, "Loading the model" if model_access.cached(s) is None else "Signing")
+            gen = model_access.generator(s)
+            job.check()
+            res = mr.runtime("sentence").generate_sentence(text, generator=gen, seed=seed, hold=hold,
+                                                           temperature=temp)
+            words = ", ".join(f"{r.word} → {r.gloss}" for r in res.ranges)
+            notices = "; ".join(res.notices)
+            return f"“{text}”: {words}" + (f" ({notices})" if notices else ""), [res.motion]
+
+        return work
+
+    def finish(self, context, result):
+        return self._apply(context, result)
 
 
 class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):
@@ -178,4 +219,5 @@ class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):
         return {"FINISHED"}
 
 
-classes = (SIGNAVATAR_OT_generate, SIGNAVATAR_OT_sign_from_image, SIGNAVATAR_OT_use_suggestion)
+classes = (SIGNAVATAR_OT_generate, SIGNAVATAR_OT_generate_sentence, SIGNAVATAR_OT_sign_from_image,
+           SIGNAVATAR_OT_use_suggestion)

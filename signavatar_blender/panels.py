@@ -66,6 +66,7 @@ class SIGNAVATAR_PT_sign(_Panel, bpy.types.Panel):
         row = layout.row(align=True)
         row.prop(props, "seed")
         row.prop(props, "variations")
+        layout.prop(props, "temperature", slider=True)
         layout.prop(props, "speed", slider=True)
         row = layout.row(align=True)
         row.prop(props, "after_last")
@@ -84,6 +85,13 @@ class SIGNAVATAR_PT_sign(_Panel, bpy.types.Panel):
             flow = layout.grid_flow(columns=3, align=True)
             for g in st.suggestions.split(","):
                 flow.operator("signavatar.use_suggestion", text=g).gloss = g
+        layout.separator()
+        layout.prop(props, "sentence", icon="TEXT")
+        row = layout.row(align=True)
+        row.prop(props, "sentence_hold")
+        sub = row.row(align=True)
+        sub.enabled = not st.busy
+        sub.operator("signavatar.generate_sentence", icon="SEQ_STRIP_DUPLICATE")
         _progress(layout, context)
 
 

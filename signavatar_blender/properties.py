@@ -37,6 +37,9 @@ class SignAvatarSceneSettings(bpy.types.PropertyGroup):
     gloss: StringProperty(name="Sign", default="", search=_gloss_search, search_options={"SUGGESTION"},
                           description="A gloss the model knows (e.g. 'drink') or a word or phrase to match")
     seed: IntProperty(name="Seed", default=0, min=0, description="Random seed: the same seed gives the same motion")
+    temperature: FloatProperty(name="Variation", default=1.0, min=0.0, max=2.0, soft_max=1.0,
+                               description="How freely the model varies the sign: 1 samples it as trained, lower "
+                                           "gives clearer, more typical signs (0 = the most typical motion)")
     variations: IntProperty(name="Variations", default=1, min=1, max=16,
                             description="How many different versions of the sign to add, one after another")
     speed: FloatProperty(name="Speed", default=1.0, min=0.25, max=4.0, soft_min=0.5, soft_max=2.0,
@@ -46,6 +49,11 @@ class SignAvatarSceneSettings(bpy.types.PropertyGroup):
     start_frame: IntProperty(name="Start", default=1, description="Frame where a new sign starts")
     gap: IntProperty(name="Gap", default=6, min=0, max=240, description="Frames between consecutive signs")
 
+    sentence: StringProperty(name="Sentence", default="",
+                             description="Words to sign in order as one clip, joined by natural transitions; a word "
+                                         "the model does not know is fingerspelled")
+    sentence_hold: FloatProperty(name="Hold", default=0.0, min=0.0, max=10.0, soft_max=1.0, unit="TIME_ABSOLUTE",
+                                 description="Seconds each word's last pose is held before the next word")
     image_path: StringProperty(name="Image", subtype="FILE_PATH", default="",
                                description="A picture to sign (needs a CLIP model and its weights)")
     image_mode: EnumProperty(name="From Image", default="nearest_gloss", items=[

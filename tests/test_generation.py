@@ -48,6 +48,19 @@ def test_generate_gives_smplx_motions_of_the_typical_length(gen):
     assert gen.generate("drink", frames=33)[0].num_frames == 33
 
 
+def test_temperature_scales_variation(gen):
+    spread = []
+    for t in (0.0, 0.5, 1.0):
+        poses = np.stack([m.poses for m in gen.generate("drink", seed=1, n=4, temperature=t)])
+        spread.append(float(np.abs(poses - poses.mean(0)).mean()))
+    assert spread[0] < 1e-5 < spread[1] < spread[2]  # 0: every seed gives the most typical motion
+    assert np.array_equal(gen.generate("drink", seed=2)[0].poses,
+                          gen.generate("drink", seed=2, temperature=1.0)[0].poses)
+    for bad in (-0.1, 2.5, True, "1"):
+        with pytest.raises(SignAvatarError, match="temperature"):
+            gen.generate("drink", temperature=bad)
+
+
 def test_same_seed_same_motion_other_seed_other_motion(gen):
     a = gen.generate("eat", seed=5)[0].poses
     b = gen.generate("eat", seed=5)[0].poses

@@ -151,7 +151,7 @@ class NearbyWords:
             return LibraryMatch("b", 0.78, False)
         return self.lib.match(text)
 
-    def generate(self, text, seed=0, n=1, frames=None):
+    def generate(self, text, seed=0, n=1, frames=None, temperature=1.0):
         return self.lib.generate(text, seed=seed, n=n, frames=frames)
 
 

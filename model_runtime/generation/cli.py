@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--checkpoint", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-n", "--num", type=int, default=1, help="number of variations")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="latent scale: 1 samples the model's prior; lower gives clearer, less varied signs "
+                        "(0 = the most typical motion)")
     p.add_argument("--frames", type=int, default=None, help="length in frames at the model's fps "
                                                              "(default: the gloss's typical length)")
     p.add_argument("--fps", type=float, default=None, help="resample the output to this frame rate")
@@ -56,7 +59,7 @@ def run(args) -> int:
         return 0
     if args.image:
         motions = gen.generate_from_image(args.image, seed=args.seed, n=args.num, frames=args.frames,
-                                          mode=args.image_mode)
+                                          mode=args.image_mode, temperature=args.temperature)
         print(f"image {args.image} -> {motions[0].gloss}")
     else:
         if not args.text:
@@ -65,7 +68,8 @@ def run(args) -> int:
         m = gen.match(args.text)
         how = "exact" if m.exact else f"similarity {m.score:.2f}"
         print(f"'{args.text}' -> {m.gloss} ({how})")
-        motions = gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames)
+        motions = gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames,
+                               temperature=args.temperature)
     for path, motion in zip(_outputs(args.out, motions[0].gloss.replace(":", "_"), len(motions)), motions):
         motion = replace(motion, gender=args.gender)
         if args.fps:

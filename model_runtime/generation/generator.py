@@ -171,19 +171,28 @@ class Generator:
                                   f"at most {self.max_frames / self.fps:.1f} s at {self.fps:g} fps), got {frames!r}")
         return int(frames)
 
-    def _latents(self, n: int, seed: int):
+    def _latents(self, n: int, seed: int, temperature: float = 1.0):
+        """``n`` latents z ~ N(0, temperature^2 I) (temperature 1 samples the prior the model was trained to)."""
         import torch
 
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
+                or not 0.0 <= float(temperature) <= 2.0:
+            raise SignAvatarError(f"temperature must be a number from 0 to 2, got {temperature!r}")
         g = torch.Generator().manual_seed(int(seed))
-        return torch.randn((n, self._m.config.net.d_model), generator=g).to(self.device)
+        return (torch.randn((n, self._m.config.net.d_model), generator=g) * float(temperature)).to(self.device)
 
     def _motions(self, poses: list[np.ndarray], gloss: str, source: str) -> list[SignMotion]:
         return [SignMotion(poses=p, trans=np.zeros((len(p), 3), np.float32), fps=self.fps, gloss=gloss,
                            source=f"{source}:sample={k}") for k, p in enumerate(poses)]
 
     # ---- generation ------------------------------------------------------------------------------
-    def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None) -> list[SignMotion]:
-        """``n`` variations of a sign, each ``frames`` long (default: the gloss's median training length)."""
+    def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None,
+                 temperature: float = 1.0) -> list[SignMotion]:
+        """``n`` variations of a sign, each ``frames`` long (default: the gloss's median training length).
+
+        ``temperature`` scales the latent: 1 samples the model's prior (the paper's generation), lower
+        values give clearer, less varied signs (0 = the one most typical motion for every seed).
+        """
         import torch
 
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
@@ -193,10 +202,11 @@ class Generator:
         i = t.index(m.gloss)
         T = self._frames(frames, t.frames[i])
         emb = torch.as_tensor(t.embeddings[i], device=self.device).expand(n, -1)
-        poses = self._decode(self._latents(n, seed), emb, [T] * n)
+        poses = self._decode(self._latents(n, seed, temperature), emb, [T] * n)
         return self._motions(poses, m.gloss, f"signavatar:{self.folder.name}:seed={seed}")
 
-    def generate_batch(self, glosses: list[str], lengths: list[int], seed: int = 0) -> list[np.ndarray]:
+    def generate_batch(self, glosses: list[str], lengths: list[int], seed: int = 0,
+                       temperature: float = 1.0) -> list[np.ndarray]:
         """One clip per (gloss, length): (T_i, 55, 3) float32 axis-angle at :attr:`fps`. Glosses must be known.
 
         Lengths are in the model's frames and clamped to [2, ``max_frames``] (a batch API for evaluation:
@@ -216,7 +226,7 @@ class Generator:
         t = self._m.table
         idx = [t.index(t.lookup(g)) for g in glosses]
         emb = torch.as_tensor(t.embeddings[idx], device=self.device)
-        return self._decode(self._latents(len(glosses), seed), emb, ls)
+        return self._decode(self._latents(len(glosses), seed, temperature), emb, ls)
 
     def match_image(self, path) -> GlossMatch:
         """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot)."""
@@ -235,7 +245,7 @@ class Generator:
         return self.encoder().encode_image([path])[0]
 
     def generate_from_image(self, path, seed: int = 0, n: int = 1, frames: int | None = None,
-                            mode: str = "nearest_gloss") -> list[SignMotion]:
+                            mode: str = "nearest_gloss", temperature: float = 1.0) -> list[SignMotion]:
         """Signs for an image (CLIP models only).
 
         ``mode="nearest_gloss"``: the known gloss closest to the image (see :meth:`match_image`);
@@ -248,13 +258,13 @@ class Generator:
             raise SignAvatarError(f"image mode must be 'nearest_gloss' or 'embedding', got {mode!r}")
         if mode == "nearest_gloss":
             m = self.match_image(path)
-            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames)
+            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames, temperature=temperature)
             return [replace(x, source=f"{x.source}:image={Path(path).name}:score={m.score:.3f}") for x in motions]
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
             raise SignAvatarError(f"n must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
         emb = torch.as_tensor(self._image_embedding(path), device=self.device).expand(n, -1)
         T = self._frames(frames, int(np.median(self._m.table.frames)))
-        poses = self._decode(self._latents(n, seed), emb, [T] * n)
+        poses = self._decode(self._latents(n, seed, temperature), emb, [T] * n)
         return self._motions(poses, f"image:{Path(path).stem}", f"signavatar:{self.folder.name}:seed={seed}")
 
     # ---- reconstruction --------------------------------------------------------------------------

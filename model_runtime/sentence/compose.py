@@ -24,7 +24,8 @@ class SignGenerator(Protocol):
 
     def match(self, text: str): ...  # -> object with .gloss, .score, .exact; raises SignAvatarError
 
-    def generate(self, text: str, seed: int = 0, n: int = 1, frames=None) -> list[SignMotion]: ...
+    def generate(self, text: str, seed: int = 0, n: int = 1, frames=None,
+                 temperature: float = 1.0) -> list[SignMotion]: ...
 
 
 class SignSpan(NamedTuple):
@@ -59,7 +60,7 @@ def _per_word(value, n: int, name: str) -> list[float]:
 
 
 def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, speed: float = 1.0,
-                      config: SentenceConfig | None = None) -> SentenceResult:
+                      config: SentenceConfig | None = None, temperature: float = 1.0) -> SentenceResult:
     """Sign ``words`` (a string or a list) in order as one :class:`SignMotion`.
 
     Each word is matched by ``generator.match`` (runs like "thank you" are tried as one
@@ -69,7 +70,8 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
     carries each sign's velocity and blends rotations on the sphere; a short low-pass
     smooths each join. ``hold``: seconds each word's last pose is held (one number, or one
     per signed word after grouping); ``speed``: playback speed (2 = twice as fast; holds
-    keep their length in seconds). ``ranges`` gives each word's frames in the result.
+    keep their length in seconds). ``temperature``: passed to ``generator.generate`` (latent scale).
+    ``ranges`` gives each word's frames in the result.
     """
     cfg = config or SentenceConfig()
     problems = cfg.problems()
@@ -84,7 +86,8 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
     k = 0
     for w, plan in enumerate(plans):
         for gloss in (plan.letters or (plan.gloss,)):
-            clips.append((w, bare_letter(gloss) if plan.letters else "", _generate_one(generator, gloss, seed + k)))
+            clips.append((w, bare_letter(gloss) if plan.letters else "",
+                          _generate_one(generator, gloss, seed + k, temperature)))
             k += 1
     fps = float(cfg.fps or clips[0][2].fps)
     gender = clips[0][2].gender
@@ -117,8 +120,9 @@ def generate_sentence(words, generator: SignGenerator, seed: int = 0, hold=0.0, 
                           transitions=transitions)
 
 
-def _generate_one(generator: SignGenerator, gloss: str, seed: int) -> SignMotion:
-    out = generator.generate(gloss, seed=seed, n=1)
+def _generate_one(generator: SignGenerator, gloss: str, seed: int, temperature: float = 1.0) -> SignMotion:
+    extra = {} if temperature == 1.0 else {"temperature": temperature}  # generators without the option still work
+    out = generator.generate(gloss, seed=seed, n=1, **extra)
     if not out:
         raise SignAvatarError(f"the generator returned no motion for '{gloss}'")
     m = out[0]

@@ -65,7 +65,10 @@ class MotionLibrary:
         hint = f"; close: {', '.join(self._by_key[c] for c in close)}" if close else ""
         raise SignAvatarError(f"'{text}' is not in the motion library ({len(self._paths)} glosses){hint}")
 
-    def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None) -> list[SignMotion]:
+    def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None,
+                 temperature: float = 1.0) -> list[SignMotion]:
+        """Recorded clips of the gloss (``temperature`` is accepted for the generator interface; a
+        recording has no latent to scale)."""
         gloss = self.match(gloss_or_text).gloss
         paths = self._paths[gloss]
         out = []

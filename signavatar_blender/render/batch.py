@@ -56,7 +56,7 @@ class MotionSource:
             what = motion.gloss or Path(job.text).stem
         elif job.kind == SENTENCE:
             res = mr.runtime("sentence").generate_sentence(job.text, generator=self.generator(), seed=job.seed,
-                                                           hold=s.hold, speed=s.speed)
+                                                           hold=s.hold, speed=s.speed, temperature=s.temperature)
             motion, what, notices = res.motion, " ".join(res.glosses), list(res.notices)
             spans = [(r.gloss, r.start, r.end - 1) for r in res.ranges]
         else:
@@ -64,7 +64,8 @@ class MotionSource:
             match = gen.match(job.text)
             if not match.exact:
                 notices.append(f"'{job.text}' shown as {match.gloss} (similarity {match.score:.2f})")
-            motion = gen.generate(match.gloss, seed=job.seed, n=1)[0]
+            extra = {} if s.temperature == 1.0 else {"temperature": s.temperature}
+            motion = gen.generate(match.gloss, seed=job.seed, n=1, **extra)[0]
             what = match.gloss
         if s.fps is not None and abs(motion.fps - s.fps) > 1e-6:
             k = s.fps / motion.fps

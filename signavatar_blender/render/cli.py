@@ -53,6 +53,9 @@ def add_render_parser(sub) -> argparse.ArgumentParser:
                      help="sign from a folder of recorded .npz clips (gloss = stored gloss or file name) "
                           "instead of the model; several clips of a gloss are variations picked by --seed")
     src.add_argument("--seed", type=int, default=0, help="seed of the generated variation (default 0)")
+    src.add_argument("--temperature", type=float, default=1.0,
+                     help="latent scale of generated signs: 1 samples the model's prior (default), lower gives "
+                          "clearer, less varied signs")
     src.add_argument("--hold", type=float, default=0.0, help="sentences: seconds each word's last pose is held")
     src.add_argument("--speed", type=float, default=1.0, help="sentences: playback speed (2 = twice as fast)")
 
@@ -106,7 +109,7 @@ def settings_from_args(args) -> RenderSettings:
         mesh_detail=args.mesh_detail, png_frames=args.png_frames,
         contact_sheet=args.contact_sheet, sheet_frames=args.sheet_frames, label=args.label, model=args.model,
         library=args.library,
-        seed=args.seed, hold=args.hold, speed=args.speed, shard=parse_shard(args.shard), force=args.force,
+        seed=args.seed, temperature=args.temperature, hold=args.hold, speed=args.speed, shard=parse_shard(args.shard), force=args.force,
         verbose=args.verbose, motion_files=tuple(args.motion), **kw)
 
 

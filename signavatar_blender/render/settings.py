@@ -33,6 +33,7 @@ class RenderSettings:
     model: str | None = None  # model folder; None: the shipped default
     library: str | None = None  # folder of recorded .npz clips used instead of the model
     seed: int = 0
+    temperature: float = 1.0  # latent scale of generated signs (1 = the model's prior)
     hold: float = 0.0  # sentences: seconds each word's last pose is held
     speed: float = 1.0  # sentences: playback speed
     shard: tuple[int, int] = (1, 1)
@@ -63,12 +64,14 @@ class RenderSettings:
             out.append(f"--hold must be seconds from 0 to 10, got {self.hold:g}")
         if not (0.1 <= self.speed <= 10):
             out.append(f"--speed must be from 0.1 to 10, got {self.speed:g}")
+        if not (0 <= self.temperature <= 2):
+            out.append(f"--temperature must be from 0 to 2, got {self.temperature:g}")
         return out
 
     def shaping(self) -> dict:
         """The settings a finished clip depends on (resume re-renders when any of them changed)."""
         keep = ("avatar", "engine", "width", "height", "fps", "samples", "aa", "mesh_detail", "png_frames", "contact_sheet",
-                "sheet_frames", "label", "background", "model", "library", "hold", "speed")
+                "sheet_frames", "label", "background", "model", "library", "hold", "speed", "temperature")
         d = asdict(self)
         return {k: (list(d[k]) if isinstance(d[k], tuple) else d[k]) for k in keep}
 

@@ -184,6 +184,28 @@ def test_generate_keys_the_matched_sign(addon, default_model):
     assert np.abs(got - expected[5]).max() < 1e-3
 
 
+def test_sentence_is_keyed_as_one_clip_with_a_fingerspelled_name(addon, default_model):
+    import bpy
+
+    gen = sub("signavatar_blender.model_access").generator(sub("signavatar_blender.preferences").settings())
+    a, b = sorted(gen.vocabulary)[:2]
+    rig = avatar(bpy)
+    props = bpy.context.scene.signavatar
+    props.sentence, props.sentence_hold, props.temperature = f"  {a}  {b} bob ", 0.2, 0.5
+    assert bpy.ops.signavatar.generate_sentence() == {"FINISHED"}
+    st = bpy.context.window_manager.signavatar
+    assert f"{a} \u2192 {a}" in st.last_match and "B-O-B" in st.last_match
+    [strip] = strips(rig)
+    expected = sub("model_runtime.sentence").generate_sentence(f"{a} {b} bob", generator=gen, seed=0, hold=0.2,
+                                                               temperature=0.5).motion
+    assert strip.action_frame_end - strip.action_frame_start == pytest.approx(expected.num_frames - 1)
+    props.sentence = "   "
+    before = scene_fingerprint()
+    with pytest.raises(RuntimeError, match="Sentence field"):
+        bpy.ops.signavatar.generate_sentence()
+    assert scene_fingerprint() == before
+
+
 def test_unknown_sign_is_refused_with_suggestions_and_nothing_changes(addon, default_model):
     import bpy
 

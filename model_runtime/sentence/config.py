@@ -25,7 +25,7 @@ class SentenceConfig:
     cut_penalty: float = 0.20  # m of pose distance one second of cut-away sign is worth
     velocity_weight: float = 0.10  # s: velocity mismatch (m/s) times this counts as metres of distance
     # -- the transition between join points
-    transition_base: float = 0.10  # s added to the travel time
+    transition_base: float = 0.12  # s added to the travel time
     hand_speed: float = 1.00  # m/s: fastest mean hand speed of a transition (travel time >= distance / speed)
     match_sign_speed: bool = True  # ... and no faster than the two signs move (their 90th-percentile hand speed)
     min_hand_speed: float = 0.30  # m/s: floor of that sign speed, so near-static signs do not crawl apart
@@ -34,8 +34,8 @@ class SentenceConfig:
     transition_max: float = 0.60  # s
     carry_over: float = 0.08  # s: time constant with which a sign's end velocity dies out in the transition
     # -- low-pass filter around joins
-    smooth_sigma: float = 0.04  # s: Gaussian sigma of the filter
-    smooth_radius: float = 0.15  # s on each side of a join where the filtered motion is blended in
+    smooth_sigma: float = 0.06  # s: Gaussian sigma of the filter (about one frame at 15 fps)
+    smooth_radius: float = 0.30  # s on each side of a join where the filtered motion is blended in
     # -- fingerspelling
     letter_duration: float = 0.40  # s of each letter's held handshape
     letter_transition_min: float = 0.10  # s between letters of a spelled word

@@ -50,6 +50,7 @@ class ProtocolConfig:
     multimodality_pairs: int = 20  # S_l per gloss
     multimodality_min_samples: int = 5  # glosses with fewer clips in a group are left out of multimodality
     rec_sample: bool = False  # sample the latent in reconstruction instead of decoding its mean
+    temperature: float = 1.0  # latent scale of the Gen group (1 = the prior, the paper's generation)
     batch_size: int = 64  # clips per model call
     max_clips: int = 0  # per split; 0 = all. A fixed seeded subset (same for every seed and group)
     min_samples: int = 0  # only glosses with at least this many clips in the dataset (0 = all)
@@ -155,7 +156,8 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
                     out = model.reconstruct_batch(batch, glosses=glosses[sl], sample=config.rec_sample,
                                                   seed=seed + s, fps=clip_fps[sl])
                 else:
-                    out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s)
+                    extra = {} if config.temperature == 1.0 else {"temperature": config.temperature}
+                    out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s, **extra)
                 f, p = recognizer.run(out)
                 feats.append(f)
                 preds.append(p)

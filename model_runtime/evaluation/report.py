@@ -87,7 +87,9 @@ def markdown(result: dict, title: str) -> str:
         f"{rec.get('epochs', '?')} epochs on Raw train); Raw test accuracy **{rec['raw_test_accuracy']:.3f}**  ",
         f"Seeds: {len(result['seeds'])}; values are mean ± 95 % CI (Student t); diversity S_d = {p['diversity_pairs']} "
         f"pairs; multimodality S_l = {p['multimodality_pairs']} pairs per gloss with ≥ "
-        f"{p['multimodality_min_samples']} clips", "",
+        f"{p['multimodality_min_samples']} clips"
+        + (f"; Gen sampled at temperature {p['temperature']:g} (latent scale)" if p.get("temperature", 1.0) != 1.0
+           else ""), "",
         table_i(result), "",
         "FID: train groups against Raw train, test groups against Raw test features. The Raw row's FID is the "
         "noise floor: two random halves of the Raw set against each other.", "",

@@ -101,6 +101,19 @@ class ModalJobOperator:
     _timer = None
     task_label = "Working"
 
+    @classmethod
+    def unavailable(cls, context) -> str:
+        """Why the operator cannot run now ("" when it can): shown as the greyed-out button's tooltip."""
+        return ""
+
+    @classmethod
+    def poll(cls, context):
+        why = cls.unavailable(context)
+        if why:
+            cls.poll_message_set(why)
+            return False
+        return True
+
     def _state(self, context):
         return context.window_manager.signavatar
 

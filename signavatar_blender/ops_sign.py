@@ -37,6 +37,10 @@ def why_no_image(context) -> str:
 
 
 class _SignJob(jobs.ModalJobOperator):
+    @classmethod
+    def unavailable(cls, context) -> str:
+        return deps.why_unavailable("generate")
+
     def failed(self, context, exc) -> None:
         state = context.window_manager.signavatar
         state.suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
@@ -66,14 +70,6 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
     bl_label = "Generate"
     bl_options = {"REGISTER", "UNDO"}
     task_label = "Generating"
-
-    @classmethod
-    def poll(cls, context):
-        why = deps.why_unavailable("generate")
-        if why:
-            cls.poll_message_set(why)
-            return False
-        return True
 
     def prepare(self, context):
         props = context.scene.signavatar
@@ -118,12 +114,8 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
-    def poll(cls, context):
-        why = why_no_image(context)
-        if why:
-            cls.poll_message_set(why)
-            return False
-        return True
+    def unavailable(cls, context) -> str:
+        return why_no_image(context)
 
     def prepare(self, context):
         err = mr.error()
@@ -171,14 +163,6 @@ class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
     bl_label = "Sign Sentence"
     bl_options = {"REGISTER", "UNDO"}
     task_label = "Signing the sentence"
-
-    @classmethod
-    def poll(cls, context):
-        why = deps.why_unavailable("generate")
-        if why:
-            cls.poll_message_set(why)
-            return False
-        return True
 
     def prepare(self, context):
         props = context.scene.signavatar

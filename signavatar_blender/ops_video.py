@@ -54,14 +54,11 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
     filter_folder: bpy.props.BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
 
     @classmethod
-    def poll(cls, context):
+    def unavailable(cls, context) -> str:
         why = deps.why_unavailable("video")
         if not why and context.scene.signavatar.video_mode == "MODEL":
             why = deps.why_unavailable("generate")
-        if why:
-            cls.poll_message_set(why)
-            return False
-        return True
+        return why
 
     def prepare(self, context):
         props = context.scene.signavatar

@@ -152,9 +152,16 @@ def set_label(scene, text: str | None) -> None:
     r.stamp_font_size = max(12, scene.render.resolution_y // 28)
 
 
+def _media_type(settings, kind: str) -> None:
+    """Blender >= 5.0 splits output formats by media type ("IMAGE" / "VIDEO"); FFMPEG exists only under "VIDEO"."""
+    if hasattr(settings, "media_type"):
+        settings.media_type = kind
+
+
 def output_video(scene, path: Path) -> None:
     """MP4 container, H.264 video, no audio, good quality at a fast preset."""
     r = scene.render
+    _media_type(r.image_settings, "VIDEO")
     r.image_settings.file_format = "FFMPEG"
     r.ffmpeg.format = "MPEG4"
     r.ffmpeg.codec = "H264"
@@ -169,6 +176,7 @@ def output_video(scene, path: Path) -> None:
 def output_png(scene, path_pattern: str) -> None:
     """PNG stills; ``path_pattern`` uses ``#`` for the frame number."""
     r = scene.render
+    _media_type(r.image_settings, "IMAGE")
     r.image_settings.file_format = "PNG"
     r.image_settings.color_mode = "RGB"
     r.image_settings.compression = 50

@@ -326,8 +326,8 @@ def test_video_raw_ik_then_reconstructed_by_the_model(addon):
         return m.gloss if m.exact else None
 
     known = [v for v in videos if known_as(v["gloss"])]
-    if not known:
-        pytest.skip("no shared video shows a sign the default model knows")
+    if not known:  # the shipped model knows hello, thank you ...: under CI this is a regression, not a skip
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("no shared video shows a sign the default model knows")
     video = video if video in known else known[0]
     props.video_mode, props.video_gloss = "MODEL", video["gloss"]
     assert bpy.ops.signavatar.sign_from_video(filepath=str(video["path"])) == {"FINISHED"}

@@ -206,16 +206,19 @@ class FileInputJobOperator(ModalJobOperator):
             return {"RUNNING_MODAL"}
         return super().invoke(context, event)
 
-    def input_path(self, context):
-        """The chosen file as an absolute path, and what is wrong with it (empty when it is usable)."""
+    def input_path(self, context, extensions=None):
+        """The chosen file as an absolute path, and what is wrong with it (empty when it is usable).
+
+        ``extensions``: the accepted suffixes, when only known at run time (default ``self.extensions``)."""
         import bpy
         from pathlib import Path
 
+        extensions = tuple(extensions or self.extensions)
         raw = self.filepath or getattr(context.scene.signavatar, self.path_prop)
         path = Path(bpy.path.abspath(raw.strip()))
         if not path.is_file():
             return path, [f"{self.kind} not found: {path}"]
-        if path.suffix.lower() not in self.extensions:
+        if path.suffix.lower() not in extensions:
             return path, [f"{path.name} is not {'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind} file "
-                          f"({', '.join(self.extensions)})"]
+                          f"({', '.join(extensions)})"]
         return path, []

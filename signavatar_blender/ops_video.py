@@ -63,8 +63,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
     def prepare(self, context):
         props = context.scene.signavatar
         video = mr.runtime("landmarks.video")
-        self.extensions = tuple(video.VIDEO_EXTENSIONS)
-        path, problems = self.input_path(context)
+        path, problems = self.input_path(context, video.VIDEO_EXTENSIONS)
         mode = props.video_mode
         gloss = props.video_gloss.strip()
         if mode == "MODEL" and not gloss:

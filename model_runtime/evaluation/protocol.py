@@ -156,6 +156,7 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
                     out = model.reconstruct_batch(batch, glosses=glosses[sl], sample=config.rec_sample,
                                                   seed=seed + s, fps=clip_fps[sl])
                 else:
+                    # temperature only when asked for: models without that option still evaluate
                     extra = {} if config.temperature == 1.0 else {"temperature": config.temperature}
                     out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s, **extra)
                 f, p = recognizer.run(out)

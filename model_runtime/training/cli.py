@@ -26,18 +26,24 @@ _FIELDS = [
 ]
 
 
-def command_from_config(cfg, data, out, device: str = "auto", threads: int = 2) -> list[str]:
+def command_from_config(cfg, data, out, device: str = "auto", threads: int = 2,
+                        clip_weights=None, encoder: str | None = None) -> list[str]:
     """A ``train`` command that reproduces the run whose resolved config is ``cfg`` (non-default fields only).
 
-    Used for runs continued with ``--resume``, whose own command line holds only the run folder.
+    Built from the saved config rather than from this call's options, so a run continued with
+    ``--resume`` (whose own command line holds only the run folder) gets the whole run's command.
+    ``encoder``: the ``--encoder`` value as given (a CLIP config file keeps only its stem in ``cfg``).
     """
     from ..model.config import MotionSpec, NetConfig, TrainConfig
 
     defaults = {"motion": MotionSpec(), "net": NetConfig(), "train": TrainConfig()}
     cmd = ["python", "-m", "model_runtime", "train", "--data", str(data), "--out", str(out)]
     enc = cfg.encoder
-    if enc.kind != "minilm":
-        cmd += ["--encoder", f"{enc.kind}:{enc.name}"]
+    encoder = encoder or (f"{enc.kind}:{enc.name}" if enc.kind != "minilm" else "minilm")
+    if encoder != "minilm":
+        cmd += ["--encoder", encoder]
+    if clip_weights:
+        cmd += ["--clip-weights", str(clip_weights)]
     if enc.text_template != "{}":
         cmd += ["--text-template", enc.text_template]
     if cfg.match_threshold != (0.6 if enc.kind == "minilm" else 0.8):
@@ -114,29 +120,6 @@ def config_from_args(args: argparse.Namespace):
     return cfg
 
 
-def command_line(args: argparse.Namespace) -> list[str]:
-    """The options this run was given, as a command that reproduces it."""
-    cmd = ["python", "-m", "model_runtime", "train", "--data", str(args.data), "--out", str(args.out)]
-    if args.encoder != "minilm":
-        cmd += ["--encoder", args.encoder]
-    if args.clip_weights:
-        cmd += ["--clip-weights", str(args.clip_weights)]
-    if args.text_template != "{}":
-        cmd += ["--text-template", args.text_template]
-    if args.match_threshold is not None:
-        cmd += ["--match-threshold", str(args.match_threshold)]
-    if not args.curriculum:
-        cmd.append("--no-curriculum")
-    for flag, _, _ in _FIELDS:
-        value = getattr(args, flag.lstrip("-").replace("-", "_"))
-        if value is not None:
-            cmd += [flag, str(value)]
-    if args.device != "auto":
-        cmd += ["--device", args.device]
-    cmd += ["--threads", str(args.threads)]
-    return cmd
-
-
 def run(args) -> int:
     import os
     import time
@@ -157,15 +140,14 @@ def run(args) -> int:
         from .card import write_model_card
         from .loop import resolve_device
 
-        command, seconds = command_line(args), time.time() - t0
-        if args.resume:  # this call only continued the run: the command and time of the whole run
-            from ..model.checkpoint import CONFIG_FILE
-            from ..model.config import ModelConfig
-            from .loop import read_log
+        from ..model.checkpoint import CONFIG_FILE
+        from ..model.config import ModelConfig
+        from .loop import read_log
 
-            cfg = ModelConfig.load(result.run / CONFIG_FILE)
-            command = command_from_config(cfg, args.data, args.out, args.device, args.threads)
-            seconds = sum(r.get("seconds", 0.0) for r in read_log(result.run)) or seconds
+        command = command_from_config(ModelConfig.load(result.run / CONFIG_FILE), args.data, args.out, args.device,
+                                      args.threads, args.clip_weights, None if args.resume else args.encoder)
+        # the whole run's time, also when this call only continued it (--resume)
+        seconds = sum(r.get("seconds", 0.0) for r in read_log(result.run)) or time.time() - t0
         write_model_card(result.run, command, seconds, resolve_device(args.device), torch.get_num_threads())
     if last and os.environ.get("RANK", "0") == "0":
         extra = "".join(f", {k} {last[k]:.4g}" for k in ("val_recon", "val_joint_mm") if k in last)

@@ -64,8 +64,7 @@ class MotionSource:
             match = gen.match(job.text)
             if not match.exact:
                 notices.append(f"'{job.text}' shown as {match.gloss} (similarity {match.score:.2f})")
-            extra = {} if s.temperature == 1.0 else {"temperature": s.temperature}
-            motion = gen.generate(match.gloss, seed=job.seed, n=1, **extra)[0]
+            motion = gen.generate(match.gloss, seed=job.seed, n=1, temperature=s.temperature)[0]
             what = match.gloss
         if s.fps is not None and abs(motion.fps - s.fps) > 1e-6:
             k = s.fps / motion.fps

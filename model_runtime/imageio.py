@@ -35,7 +35,8 @@ def load_image(path, max_side: int = IMAGE_DECODE_SIDE, max_pixels: int = MAX_IM
             return im.convert("RGB")
     except SignAvatarError:
         raise
-    except Image.DecompressionBombError as e:  # a header that lies about its size
-        raise SignAvatarError(f"{path}: refused as a decompression bomb ({e})") from None
+    except Image.DecompressionBombError:  # Pillow's own guard, at twice its limit: the same refusal
+        raise SignAvatarError(f"{path}: the image is far larger than {max_pixels / 1e6:g} megapixels; at most "
+                              f"{max_pixels / 1e6:g} megapixels are accepted (scale it down first)") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise SignAvatarError(f"{path}: not a readable image ({e})") from None

@@ -125,11 +125,11 @@ class ClipEncoder(SemanticEncoder):
         looks_like_path = os.sep in w or "." in Path(w).name
         if looks_like_path and not Path(w).is_file():
             raise SignAvatarError(f"CLIP weights file not found: {w}; " + HOW_TO)
-        open_clip = _open_clip()
         name = self.spec.name
         problems = spec_problems(self.spec)
         if problems:
             raise SignAvatarError(f"refusing the CLIP encoder of this model: {'; '.join(problems)}")
+        open_clip = _open_clip()
         if self.spec.clip_model_cfg:
             with tempfile.TemporaryDirectory() as tmp:
                 # the name is checked by EncoderSpec; the join is checked again, as for every untrusted name

@@ -211,6 +211,11 @@ class ClipRenderer:
         s, out = self.settings, Path(self.settings.out_dir)
         outputs.remove_partials(out, name)
         pairs: list[tuple[Path, Path]] = []
+        with interrupt.cleanup(lambda: outputs.remove_partials(out, name)):
+            return self._render_clip(name, motion, label, spans, pairs)
+
+    def _render_clip(self, name: str, motion, label: str, spans, pairs: list) -> list[str]:
+        s, out = self.settings, Path(self.settings.out_dir)
         try:
             last = self.apply(motion)
             self.frame(motion)

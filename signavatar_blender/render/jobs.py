@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import mr
 
-NAME_MAX = 80
 
 
 GLOSS, SENTENCE, MOTION = "gloss", "sentence", "motion"
@@ -39,10 +37,9 @@ class RenderJob:
 
 
 def safe_name(text: str) -> str:
-    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
-    return stem[:NAME_MAX] or "clip"
+    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only
+    (``model_runtime.safe_paths.safe_stem``, the one home of this rule)."""
+    return mr.runtime("safe_paths").safe_stem(text)
 
 
 MAX_JOB_FILE_BYTES = 64 * 1024 * 1024

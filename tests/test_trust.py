@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from model_runtime.errors import SignAvatarError
-from model_runtime.limits import MAX_MOTION_FRAMES
 from model_runtime.motion import SignMotion, load_npz
 from model_runtime.semantic.base import EncoderSpec
 
@@ -144,6 +143,8 @@ def test_an_npz_whose_header_claims_a_billion_frames_is_refused_without_allocati
 
 
 def test_a_motion_longer_than_the_limit_is_refused_from_its_header(tmp_path):
+    from model_runtime.limits import MAX_MOTION_FRAMES
+
     T = MAX_MOTION_FRAMES + 1
     path = tmp_path / "long.npz"
     np.savez_compressed(path, poses=np.zeros((T, 165), np.float32), trans=np.zeros((T, 3), np.float32),

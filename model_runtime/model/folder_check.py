@@ -44,11 +44,17 @@ def weight_shapes(path) -> dict[str, tuple[int, ...]]:
     """Tensor name -> shape from a safetensors header (no tensor data is read)."""
     from safetensors import SafetensorError, safe_open
 
+    from .config import FORMAT
+
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+            meta = f.metadata() or {}
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise SignAvatarError(f"{path}: not a readable safetensors file ({e})") from None
+    if meta.get("format") != FORMAT:
+        raise SignAvatarError(f"{path}: weights were not written by SignAvatar (format {meta.get('format')!r})")
+    return shapes
 
 
 def _ints(obj, prefix: str):

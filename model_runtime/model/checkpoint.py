@@ -24,6 +24,7 @@ from pathlib import Path
 
 from ..errors import SignAvatarError
 from .config import FORMAT, ModelConfig
+from .folder_check import check_config, check_files
 from .gloss_table import EMBED_FILE, GLOSS_FILE, GlossTable
 from .latent_prior import PRIOR_FILE, GlossPrior
 from .normalizer import Normalizer
@@ -132,7 +133,9 @@ def load_model(folder, device: str = "cpu") -> LoadedModel:
         hint = "" if (folder / CONFIG_FILE).is_file() else " (is this a SignAvatar model folder?)"
         raise SignAvatarError(f"{folder}: incomplete model folder, missing {', '.join(missing)}{hint}; "
                               "copy the whole folder or retrain with 'python -m model_runtime train'")
+    check_files(folder)  # untrusted folder: sizes and names checked before anything large is built
     cfg = ModelConfig.load(folder / CONFIG_FILE)
+    check_config(cfg, folder / WEIGHTS_FILE, build_net)
     net = build_net(cfg)
     net.load_state_dict(load_state_dict(folder / WEIGHTS_FILE, net))
     net.to(device).eval().requires_grad_(False)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import mr
 
-NAME_MAX = 80
 
 
 GLOSS, SENTENCE, MOTION = "gloss", "sentence", "motion"
@@ -39,18 +37,60 @@ class RenderJob:
 
 
 def safe_name(text: str) -> str:
-    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
-    return stem[:NAME_MAX] or "clip"
+    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only
+    (``model_runtime.safe_paths.safe_stem``, the one home of this rule)."""
+    return mr.runtime("safe_paths").safe_stem(text)
+
+
+MAX_JOB_FILE_BYTES = 64 * 1024 * 1024
+MAX_TEXT_CHARS = 200  # as model_runtime.limits.MAX_TEXT_CHARS
 
 
 def _int(value: str, where: str, problems: list[str]) -> int | None:
     try:
-        return int(value)
+        seed = int(value)
     except ValueError:
-        problems.append(f"{where}: seed must be a whole number, got {value!r}")
+        problems.append(f"{where}: seed must be a whole number, got {value[:40]!r}")
         return None
+    if not -(2**63) <= seed <= 2**64 - 1:
+        problems.append(f"{where}: seed must fit in 64 bits, got {value[:40]}")
+        return None
+    return seed
+
+
+def _read_text(path: Path) -> str:
+    """The job file as text (UTF-8, with or without BOM); other encodings are refused with the line."""
+    if path.stat().st_size > MAX_JOB_FILE_BYTES:
+        raise mr.error()(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large for a job file "
+                         f"(at most {MAX_JOB_FILE_BYTES // 2**20} MB)")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise mr.error()(f"{path.name} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                         "save the file as UTF-8") from None
+
+
+def _csv_records(path: Path, lines: list[str]) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each CSV record; a quoted field running over lines is refused.
+
+    Job files hold one job per line, so a record that spans lines is an unterminated quote
+    (which would otherwise swallow the rows after it into one job).
+    """
+    reader = csv.reader(lines, strict=True)
+    out = []
+    start = 1
+    try:
+        for values in reader:
+            if reader.line_num != start:
+                raise mr.error()(f"{path.name} line {start}: unterminated quote (the quoted field runs on to line "
+                                 f"{reader.line_num}); close the quote or remove it")
+            out.append((start, values))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise mr.error()(f"{path.name} line {start}: not valid CSV ({e}); check the quotes on that line") from None
+    return out
 
 
 def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
@@ -58,17 +98,25 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
     path = Path(path)
     if not path.is_file():
         raise mr.error()(f"job file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    text = _read_text(path)
     problems: list[str] = []
     rows: list[tuple[str, int, str, str]] = []
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+        lines = text.splitlines()
+        records = _csv_records(path, lines)
+        header = records[0][1] if records else []
+        cols = [c.strip().lower() for c in header]
         if "gloss" not in cols and "sentence" not in cols:
             raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss' or 'sentence' column "
                                    f"(optional 'seed' and 'name'); found {cols or 'no header'}")
-        for n, raw in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+        for n, values in records[1:]:
+            if not any(v.strip() for v in values):
+                continue  # blank row
+            if len(values) > len(cols):
+                problems.append(f"{path.name} line {n}: {len(values)} fields but the header has {len(cols)} "
+                                "(a comma inside a gloss needs quotes)")
+                continue
+            row = {k: v.strip() for k, v in zip(cols, values) if k}
             gloss, sentence = row.get("gloss", ""), row.get("sentence", "")
             where = f"{path.name} line {n}"
             if gloss and sentence:
@@ -104,6 +152,10 @@ def make_jobs(glosses, sentences, files, seed: int, motions=()) -> list[RenderJo
         raise mr.error()(f"motion files not found: {', '.join(missing)}")
     rows.extend((str(m), seed, Path(m).stem, MOTION) for m in motions)
     jobs: list[RenderJob] = []
+    too_long = [f"a job of {len(text)} characters (starts {text[:30]!r}...)" for text, _, _, kind in rows
+                if kind != MOTION and len(text) > MAX_TEXT_CHARS]
+    if too_long:
+        raise mr.error()(f"at most {MAX_TEXT_CHARS} characters per gloss or sentence: " + "; ".join(too_long[:3]))
     for text, s, name, kind in rows:
         text = text if kind == MOTION else " ".join(text.split())
         stem = safe_name(name) if name else safe_name(text) + ("" if s == seed else f"_seed{s}")

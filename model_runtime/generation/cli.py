@@ -21,8 +21,10 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-n", "--num", type=int, default=1, help="number of variations")
     p.add_argument("--temperature", type=float, default=1.0,
-                   help="latent scale: 1 samples the model's prior; lower gives clearer, less varied signs "
-                        "(0 = the most typical motion)")
+                   help="latent noise scale: 1 samples the model's prior; lower gives clearer, less varied signs")
+    p.add_argument("--prior", choices=("gloss", "normal"), default=None,
+                   help="latent prior: 'gloss' (near the sign's training clips; the default for a model with a "
+                        "latent prior) or 'normal' (z ~ N(0, I), the paper's sampling)")
     p.add_argument("--frames", type=int, default=None, help="length in frames at the model's fps "
                                                              "(default: the gloss's typical length)")
     p.add_argument("--fps", type=float, default=None, help="resample the output to this frame rate")
@@ -121,7 +123,7 @@ def run(args) -> int:
         return 0
     if args.image:
         motions = gen.generate_from_image(args.image, seed=args.seed, n=args.num, frames=args.frames,
-                                          mode=args.image_mode, temperature=args.temperature)
+                                          mode=args.image_mode, temperature=args.temperature, prior=args.prior)
         print(f"image {args.image} -> {motions[0].gloss}")
     else:
         if not args.text:
@@ -131,7 +133,7 @@ def run(args) -> int:
         how = "exact" if m.exact else f"similarity {m.score:.2f}"
         print(f"'{args.text}' -> {m.gloss} ({how})")
         motions = gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames,
-                               temperature=args.temperature)
+                               temperature=args.temperature, prior=args.prior)
     for path, motion in zip(_outputs(args.out, motions[0].gloss.replace(":", "_"), len(motions)), motions):
         motion = replace(motion, gender=args.gender)
         if args.fps is not None:

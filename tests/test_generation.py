@@ -37,23 +37,32 @@ def test_generate_gives_smplx_motions_of_the_typical_length(gen):
     motions = gen.generate("drink", seed=0, n=3)
     assert len(motions) == 3
     info = gen.info("drink")
+    # the gloss prior's default length is that of the training clip each sample was drawn near
+    assert [m.num_frames for m in gen.generate("drink", seed=0, n=3, prior="normal")] == [info["frames"]] * 3
     for m in motions:
         assert isinstance(m, SignMotion) and m.gloss == "drink" and m.fps == gen.fps
-        assert m.poses.shape == (info["frames"], 55, 3) and np.isfinite(m.poses).all()
+        assert info["frames_min"] <= m.num_frames <= info["frames_max"]
+        assert m.poses.shape == (m.num_frames, 55, 3) and np.isfinite(m.poses).all()
         assert np.all(m.trans == 0)
         legs = [JOINT_INDEX[n] for n in ("left_knee", "right_hip", "left_ankle", "right_eye_smplhf")]
         assert np.all(m.poses[:, legs] == 0)
         assert np.abs(m.poses[:, JOINT_INDEX["right_shoulder"]]).max() > 0.3  # the arm moves
-    assert not np.allclose(motions[0].poses, motions[1].poses, atol=1e-3)  # variations differ
+    same = gen.generate("drink", seed=0, n=3, frames=30)
+    assert not np.allclose(same[0].poses, same[1].poses, atol=1e-3)  # variations differ
     assert gen.generate("drink", frames=33)[0].num_frames == 33
 
 
 def test_temperature_scales_variation(gen):
     spread = []
     for t in (0.0, 0.5, 1.0):
-        poses = np.stack([m.poses for m in gen.generate("drink", seed=1, n=4, temperature=t)])
+        poses = np.stack([m.poses for m in gen.generate("drink", seed=1, n=4, temperature=t, prior="normal")])
         spread.append(float(np.abs(poses - poses.mean(0)).mean()))
     assert spread[0] < 1e-5 < spread[1] < spread[2]  # 0: every seed gives the most typical motion
+    gloss = []  # the gloss prior: temperature scales the noise around the chosen training clip's latent
+    for t in (0.0, 1.0, 2.0):
+        z, _ = gen._latents(64, seed=1, temperature=t, rows=[gen._m.table.index("drink")] * 64, prior="gloss")
+        gloss.append(float(z.std(0).mean()))
+    assert gloss[0] < gloss[1] < gloss[2]
     assert np.array_equal(gen.generate("drink", seed=2)[0].poses,
                           gen.generate("drink", seed=2, temperature=1.0)[0].poses)
     for bad in (-0.1, 2.5, True, "1"):

@@ -96,9 +96,11 @@ def training_overlap(model, dataset, test_idx) -> dict:
     info = dict(getattr(getattr(model, "config", None), "dataset", None) or {})
     out = {"trained_on": info.get("path"), "trained_split": info.get("split"), "overlap": None,
            "test_clips": int(len(test_idx))}
-    path = info.get("path")
-    if not path:
+    if not info.get("path"):
         return out
+    from ..training.loop import resolve_dataset_path
+
+    path = resolve_dataset_path(info["path"])
     try:
         trained = dataset if Path(path).resolve() == Path(dataset.root).resolve() else SignDataset.open(path)
     except SignAvatarError:

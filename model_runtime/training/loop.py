@@ -107,14 +107,23 @@ def _dataset_info(ds: SignDataset, clips: ClipSet, split: str) -> dict:
 
 
 def portable_path(path) -> str:
-    """A dataset folder as a model card may name it: relative to the repository when inside it,
-    else its folder name (no path of the training machine goes into a shipped model)."""
-    path = Path(path).resolve()
-    repo = Path(__file__).resolve().parents[2]
+    """A dataset folder as a model folder records it: relative to the repository when inside it (so a
+    model trained there, the shipped one included, carries no path of the training machine), else as
+    given; the evaluation's held-out check opens it (see :func:`resolve_dataset_path`)."""
+    resolved = Path(path).resolve()
     try:
-        return path.relative_to(repo).as_posix()
+        return resolved.relative_to(REPO).as_posix()
     except ValueError:
-        return path.name
+        return str(resolved)
+
+
+def resolve_dataset_path(recorded: str) -> Path:
+    """The folder :func:`portable_path` recorded: relative paths are relative to the repository."""
+    p = Path(recorded)
+    return p if p.is_absolute() else REPO / p
+
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, fk, device,

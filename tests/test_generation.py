@@ -120,6 +120,8 @@ def test_invalid_requests_are_refused_clearly(gen):
     with pytest.raises(SignAvatarError, match="not in this model's vocabulary"):
         gen.generate_batch(["drink", "zebra"], [20, 20])
     with pytest.raises(SignAvatarError, match="text-only"):
+        gen.generate_from_image(REPO / "README.md", mode="embedding")
+    with pytest.raises(SignAvatarError, match="not an image"):  # nearest-gloss: the offline image reader
         gen.generate_from_image(REPO / "README.md")
     assert not gen.has_image_encoder
 

@@ -132,18 +132,17 @@ class ClipEncoder(SemanticEncoder):
 
     def encode_image(self, paths: list) -> np.ndarray:
         import torch
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
+
+        from ..vision.image_io import load_image_bounded
 
         self._load()
         images, problems = [], []
         for p in paths:
-            try:
-                with Image.open(p) as im:
-                    images.append(self._preprocess(im.convert("RGB")))
-            except FileNotFoundError:
-                problems.append(f"{p}: file not found")
-            except (UnidentifiedImageError, OSError) as e:
-                problems.append(f"{p}: not a readable image ({e})")
+            try:  # the bounded decode shared with the offline reader (huge, CMYK, 16-bit, animated files)
+                images.append(self._preprocess(Image.fromarray(load_image_bounded(p, max_side=1024).rgb)))
+            except SignAvatarError as e:
+                problems.append(f"{p}: {e}")
         if problems:
             raise SignAvatarError("cannot read image(s): " + "; ".join(problems))
         with torch.no_grad():

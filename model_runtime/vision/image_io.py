@@ -52,12 +52,12 @@ def _to_rgb(im, notes: list[str]):
         if mode.startswith("I;16") or (a.size and int(a.max()) > 255):
             a = a.astype(np.float64) / 257.0  # 16-bit range -> 8 bits
             notes.append("16-bit image scaled to 8 bits")
-        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
     if mode == "F":
         a = np.asarray(im, dtype=np.float64)
         lo, hi = (float(np.nanmin(a)), float(np.nanmax(a))) if a.size else (0.0, 1.0)
         a = (a - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(a)
-        return Image.fromarray(np.nan_to_num(a).astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(np.nan_to_num(a).astype(np.uint8)).convert("RGB")
     if mode == "CMYK":
         notes.append("CMYK converted to RGB")
         return im.convert("RGB")

@@ -164,8 +164,9 @@ def _text_candidates(generator, lines, cfg: ReaderConfig):
             continue
         m = _match(generator, words)
         if m is not None:
-            found.append((conf * m.score + (0.5 if m.exact else 0.0), words, conf, height, m))
-    found.sort(key=lambda x: -x[0])
+            # a spelled-out gloss first, then the longest phrase (all lines together), then the surest
+            found.append(((m.exact, len(words.split()), conf * m.score), words, conf, height, m))
+    found.sort(key=lambda x: x[0], reverse=True)
     return good, prominent, found
 
 
@@ -211,10 +212,8 @@ def understand_image(path, generator, config: ReaderConfig | None = None) -> Ima
         why = (f"it is a photo of people (a face covers {100 * seen.face:.1f} % of it): a sign is not guessed from "
                "a person; for a signer's video use the Video panel / 'python -m model_runtime data preview'")
     elif best_gloss and best_p >= cfg.min_object_probability and top_of_best >= cfg.min_top_class:
-        lead = next(e for e in evidence if e.kind == "label" and e.gloss == best_gloss) \
-            if any(e.kind == "label" and e.gloss == best_gloss for e in evidence) \
-            else Evidence("label", best_gloss, best_p, gloss=best_gloss)
-        lead = replace(lead, score=best_p)
+        lead = next((e for e in evidence if e.kind == "label" and e.gloss == best_gloss),
+                    Evidence("label", best_gloss, top_of_best, gloss=best_gloss))
         others = [g for g, p in seen.gloss_probs[1:] if p >= 0.05]
         return ImageMatch(gloss=best_gloss, score=round(best_p, 3), source=OBJECT,
                           evidence=(lead, *[e for e in evidence if e is not lead and e.what != lead.what]),

@@ -263,7 +263,7 @@ def test_sign_from_image_with_a_clip_model(addon, clip_model, tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a picture")
     before = scene_fingerprint()
-    with pytest.raises(RuntimeError, match="not a readable image"):
+    with pytest.raises(RuntimeError, match="not an image this reader knows"):
         bpy.ops.signavatar.sign_from_image(filepath=str(bad))
     assert scene_fingerprint() == before
 

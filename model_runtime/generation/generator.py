@@ -231,8 +231,8 @@ class Generator:
     def match_image(self, path) -> GlossMatch:
         """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot).
 
-        Without a CLIP image encoder (the shipped MiniLM model): read text / recognise the object
-        offline (:func:`model_runtime.vision.understand_image`, an ``ImageMatch`` with evidence); CLIP models keep CLIP."""
+        Text-conditioned models (the shipped MiniLM model): read text / recognise the object offline
+        (:func:`model_runtime.vision.understand_image`, an ``ImageMatch`` with evidence)."""
         if self._m.config.encoder.kind != "clip":
             from ..vision.understand import understand_image
             return understand_image(path, self)

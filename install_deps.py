@@ -77,27 +77,49 @@ def spec_hash(steps) -> str:
 
 
 def run_pip(python: str, args: list[str], constraints: Path, target: Path | None, quiet: bool) -> None:
-    cmd = [python, "-m", "pip", "install", "--disable-pip-version-check", "-c", str(constraints)]
+    cmd = [python, "-I", "-m", "pip", "install", "--disable-pip-version-check", "-c", str(constraints)]
     if target is not None:
         # --upgrade so that a package already in DIR is replaced instead of skipped with a warning
         cmd += ["--target", str(target), "--upgrade", "--upgrade-strategy", "only-if-needed"]
     if quiet:
         cmd.append("-q")
     cmd += args
-    result = subprocess.run(cmd)
+    result = run_isolated(cmd)
     if result.returncode != 0:
         raise RuntimeError(f"pip failed ({result.returncode}): {' '.join(args)}")
 
 
+def run_isolated(cmd: list[str], **kw) -> subprocess.CompletedProcess:
+    """Run a child interpreter isolated from the folder we were started in.
+
+    ``cmd`` passes ``-I`` (no current folder or script folder on ``sys.path``, no user site,
+    no ``PYTHON*`` variables) and runs in an empty temporary folder, so a ``pip/`` package or a
+    ``torch.py`` lying where Blender was started cannot run.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="signavatar-deps-") as clean:
+        return subprocess.run(cmd, cwd=clean, **kw)
+
+
 def imports_ok(python: str, modules: list[str], extra_path: Path | None = None) -> bool:
-    code = "import importlib,sys\n"
+    """Whether ``modules`` import in ``python``, each from the install folder (``extra_path``, else that
+    interpreter's site-packages): a same-named module anywhere else fails the check."""
+    code = "import importlib,os,sys,sysconfig\n"
     if extra_path is not None:
         code += f"sys.path.insert(0, {str(extra_path)!r})\n"
+        code += f"allowed = [{str(extra_path)!r}]\n"
+    else:
+        code += "allowed = sorted({sysconfig.get_paths()[k] for k in ('purelib', 'platlib')})\n"
     # torchvision's CPU-torch import fix lives in model_runtime.runtime_env; import it the same way here.
-    code += f"sys.path.insert(0, {str(ROOT)!r})\nfrom model_runtime import runtime_env; runtime_env.apply()\n"
-    code += "".join(f"importlib.import_module({m!r})\n" for m in modules)
+    code += f"sys.path.insert(1, {str(ROOT)!r})\nfrom model_runtime import runtime_env; runtime_env.apply()\n"
+    code += ("allowed = [os.path.realpath(a) + os.sep for a in allowed]\n"
+             "for m in %r:\n"
+             "    f = os.path.realpath(getattr(importlib.import_module(m), '__file__', None) or '')\n"
+             "    if not any(f.startswith(a) for a in allowed):\n"
+             "        sys.exit(f'{m} imports from {f or \"nowhere\"}, not from the install folder')\n" % (modules,))
     env = dict(os.environ, HF_HUB_OFFLINE="1")
-    r = subprocess.run([python, "-c", code], capture_output=True, text=True, env=env)
+    r = run_isolated([python, "-I", "-c", code], capture_output=True, text=True, env=env)
     if r.returncode != 0:
         print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "import check failed", file=sys.stderr)
     return r.returncode == 0

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import SignAvatarError
+from .limits import MAX_BETAS, MAX_MOTION_FRAMES, MAX_MOTION_SECONDS, MAX_ROTATION, MAX_TRANSLATION
 from .skeleton import GENDERS, NUM_JOINTS
 
 REQUIRED_KEYS = frozenset({"poses", "trans", "betas", "gender"})
@@ -44,6 +45,9 @@ KNOWN_KEYS = frozenset({
     "signavatar_gloss", "signavatar_source",
 }) | set(FPS_KEYS) | REQUIRED_KEYS
 MAX_FPS = 1000.0
+# the largest array a motion file may hold: poses of MAX_MOTION_FRAMES frames in float64
+MAX_ARRAY_BYTES = MAX_MOTION_FRAMES * NUM_JOINTS * 3 * 8
+MAX_STRING_CHARS = 4096  # gloss, source, gender strings
 
 
 @dataclass
@@ -103,17 +107,34 @@ def _problems(poses, trans, betas, fps, gender) -> list[str]:
         out.append(f"trans has {trans.shape[0]} frames but poses has {poses.shape[0]}")
     if betas.ndim != 1:
         out.append(f"betas must be 1-D, got {betas.shape}")
+    finite = True
     for name, arr in (("poses", poses), ("trans", trans), ("betas", betas)):
         if arr.size and not np.isfinite(arr).all():
             out.append(f"{name} contains NaN or inf ({int((~np.isfinite(arr)).sum())} values)")
+            finite = False
+    if finite and poses.ndim == 3 and poses.shape[1:] == (NUM_JOINTS, 3) and poses.size:
+        # float64: the norm of a float32 1e30 vector would overflow to inf
+        big = np.linalg.norm(poses.astype(np.float64), axis=-1) > MAX_ROTATION
+        if big.any():
+            t, j = np.argwhere(big)[0]
+            out.append(f"poses has {int(big.sum())} rotations longer than {MAX_ROTATION:.1f} rad (4 turns), "
+                       f"first at frame {t} joint {j}: not axis-angle in radians")
+    if finite and trans.size and np.abs(trans).max() > MAX_TRANSLATION:
+        out.append(f"trans goes {float(np.abs(trans).max()):.3g} m from the origin (at most {MAX_TRANSLATION:g} m): "
+                   "not metres")
+    if poses.ndim == 3 and poses.shape[0] > MAX_MOTION_FRAMES:
+        out.append(f"poses has {poses.shape[0]} frames; at most {MAX_MOTION_FRAMES} are accepted")
     try:
         fps_ok = np.isfinite(float(fps)) and 0 < float(fps) <= MAX_FPS
     except (TypeError, ValueError):
         fps_ok = False
     if not fps_ok:
         out.append(f"fps must be a number in (0, {MAX_FPS:g}], got {fps!r}")
+    elif poses.ndim == 3 and poses.shape[0] / float(fps) > MAX_MOTION_SECONDS:
+        out.append(f"the motion lasts {poses.shape[0] / float(fps):.0f} s; at most {MAX_MOTION_SECONDS:g} s "
+                   "are accepted")
     if gender not in GENDERS:
-        out.append(f"gender must be one of {', '.join(GENDERS)}, got {gender!r}")
+        out.append(f"gender must be one of {', '.join(GENDERS)}, got {str(gender)[:40]!r}")
     return out
 
 
@@ -139,12 +160,14 @@ def save_npz(motion: SignMotion, path) -> Path:
 def atomic_savez(path, **arrays) -> None:
     """``np.savez`` to a temporary file in the same folder, renamed into place: readers never see half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
         os.replace(tmp, path)
+    except OSError as e:  # read-only or full disk, a folder in the way: name the file the user asked for
+        raise SignAvatarError(f"cannot write {path}: {e.strerror or e}") from None
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -157,6 +180,54 @@ def _str(value, key: str, path) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
+def _member_header(z: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """(shape, dtype) of one ``.npy`` member, read from its header only."""
+    with z.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f, max_header_size=10_000)
+        else:
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f, max_header_size=10_000)
+    return shape, dtype
+
+
+def check_npz_headers(path) -> None:
+    """Refuse a ``.npz`` whose arrays (from their headers: shape, dtype) exceed the motion limits.
+
+    Runs before ``np.load`` reads any array, so a 15 KB file whose header claims 10^9 frames, or
+    a 600 KB one that inflates to 10^6 frames, is refused with a message instead of allocating.
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if len(infos) > 4 * len(KNOWN_KEYS):
+                raise SignAvatarError(f"{path}: {len(infos)} entries is too many for a motion file")
+            for info in infos:
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if info.file_size > MAX_ARRAY_BYTES + 4096:
+                    raise SignAvatarError(f"{path}: '{key[:40]}' inflates to {info.file_size / 2**20:.0f} MB; "
+                                          f"a motion file holds at most {MAX_MOTION_FRAMES} frames")
+                shape, dtype = _member_header(z, info)
+                n = int(np.prod(shape, dtype=np.float64)) if shape else 1
+                if dtype.hasobject:
+                    continue  # np.load refuses it below, with the pickle message
+                if n * max(dtype.itemsize, 1) > min(info.file_size, MAX_ARRAY_BYTES):
+                    raise SignAvatarError(f"{path}: '{key[:40]}' claims shape {shape[:4]} ({dtype}), more than "
+                                          f"the file holds or a motion file may hold ({MAX_MOTION_FRAMES} frames)")
+                if key == "poses" and len(shape) >= 1 and shape[0] > MAX_MOTION_FRAMES:
+                    raise SignAvatarError(f"{path}: 'poses' has {shape[0]} frames; at most {MAX_MOTION_FRAMES} "
+                                          f"({MAX_MOTION_SECONDS / 60:g} min) are accepted")
+                if key == "betas" and n > MAX_BETAS:
+                    raise SignAvatarError(f"{path}: 'betas' has {n} values; at most {MAX_BETAS} are accepted")
+                if dtype.kind in "US" and n * max(dtype.itemsize, 1) > 4 * MAX_STRING_CHARS:
+                    raise SignAvatarError(f"{path}: '{key[:40]}' is a string of {dtype.itemsize} bytes; "
+                                          f"at most {MAX_STRING_CHARS} characters are accepted")
+    except SignAvatarError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, TypeError, OverflowError) as e:
+        raise SignAvatarError(f"{path}: not a valid .npz file ({str(e)[:200]})") from None
+
+
 def load_npz(path) -> SignMotion:
     """Read and validate an AMASS-style SMPL-X ``.npz``; every problem raises :class:`SignAvatarError`."""
     path = Path(path)
@@ -165,6 +236,7 @@ def load_npz(path) -> SignMotion:
     with open(path, "rb") as f:
         if f.read(4) != b"PK\x03\x04":  # every .npz is a zip archive
             raise SignAvatarError(f"{path}: not a valid .npz file (not a zip archive)")
+    check_npz_headers(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)

@@ -132,6 +132,11 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
 
     def prepare(self, context):
         path, problems = self.input_path(context)
+        if not problems:
+            try:  # the header only (missing, foreign or oversized file), before the model loads
+                mr.runtime("imageio").check_image(path)
+            except mr.error() as e:
+                problems.append(str(e))
         s = settings(context)
         if s.clip_weights is not None and not s.clip_weights.is_file():
             problems.append(f"CLIP weights file not found: {s.clip_weights}; fix or clear 'CLIP Weights' in "

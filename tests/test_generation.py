@@ -34,24 +34,31 @@ def gen(run):
 
 
 def test_generate_gives_smplx_motions_of_the_typical_length(gen):
-    motions = gen.generate("drink", seed=0, n=3)
-    assert len(motions) == 3
     info = gen.info("drink")
-    for m in motions:
-        assert isinstance(m, SignMotion) and m.gloss == "drink" and m.fps == gen.fps
-        assert m.poses.shape == (info["frames"], 55, 3) and np.isfinite(m.poses).all()
-        assert np.all(m.trans == 0)
-        legs = [JOINT_INDEX[n] for n in ("left_knee", "right_hip", "left_ankle", "right_eye_smplhf")]
-        assert np.all(m.poses[:, legs] == 0)
-        assert np.abs(m.poses[:, JOINT_INDEX["right_shoulder"]]).max() > 0.3  # the arm moves
-    assert not np.allclose(motions[0].poses, motions[1].poses, atol=1e-3)  # variations differ
+    # the gloss prior (the default) gives each sample the length of the training clip it was drawn near;
+    # the normal prior gives the gloss's median training length
+    for prior in ("gloss", "normal"):
+        motions = gen.generate("drink", seed=0, n=3, prior=prior)
+        assert len(motions) == 3
+        for m in motions:
+            assert isinstance(m, SignMotion) and m.gloss == "drink" and m.fps == gen.fps
+            assert m.poses.shape[1:] == (55, 3) and np.isfinite(m.poses).all()
+            if prior == "normal":
+                assert m.num_frames == info["frames"]
+            else:
+                assert info["frames_min"] <= m.num_frames <= info["frames_max"]
+            assert np.all(m.trans == 0)
+            legs = [JOINT_INDEX[n] for n in ("left_knee", "right_hip", "left_ankle", "right_eye_smplhf")]
+            assert np.all(m.poses[:, legs] == 0)
+            assert np.abs(m.poses[:, JOINT_INDEX["right_shoulder"]]).max() > 0.3  # the arm moves
+        assert not np.allclose(motions[0].poses[:20], motions[1].poses[:20], atol=1e-3)  # variations differ
     assert gen.generate("drink", frames=33)[0].num_frames == 33
 
 
 def test_temperature_scales_variation(gen):
     spread = []
-    for t in (0.0, 0.5, 1.0):
-        poses = np.stack([m.poses for m in gen.generate("drink", seed=1, n=4, temperature=t)])
+    for t in (0.0, 0.5, 1.0):  # the normal prior: 0 is one most typical motion (the gloss prior: see test_sampling)
+        poses = np.stack([m.poses for m in gen.generate("drink", seed=1, n=4, temperature=t, prior="normal")])
         spread.append(float(np.abs(poses - poses.mean(0)).mean()))
     assert spread[0] < 1e-5 < spread[1] < spread[2]  # 0: every seed gives the most typical motion
     assert np.array_equal(gen.generate("drink", seed=2)[0].poses,

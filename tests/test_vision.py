@@ -15,9 +15,9 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from model_runtime.errors import SignAvatarError
-from model_runtime.vision import image_io, understand
+from model_runtime.vision import understand
 from model_runtime.vision.classify import class_table
-from model_runtime.vision.image_io import load_image_bounded
+from model_runtime.imageio import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,44 +63,53 @@ def test_bad_files_are_refused_with_the_reason(tmp_path):
     for name, msg in [("notes.png", "not an image this reader knows"), ("empty.jpg", "is empty"),
                       ("cut.png", "truncated or damaged"), ("missing.png", "image not found")]:
         with pytest.raises(SignAvatarError, match=msg):
-            load_image_bounded(tmp_path / name)
+            load_image(tmp_path / name)
     with pytest.raises(SignAvatarError, match="too large to decode safely"):  # 10^10 pixels claimed
-        load_image_bounded(_png_header_only(tmp_path / "bomb.png", 100_000, 100_000))
-    with pytest.raises(SignAvatarError, match="megapixels are not decoded"):  # 81 MP: over our own PNG bound
-        load_image_bounded(_png_header_only(tmp_path / "big.png", 9000, 9000))
+        load_image(_png_header_only(tmp_path / "bomb.png", 100_000, 100_000))
+    with pytest.raises(SignAvatarError, match="at most 50 megapixels are decoded"):  # 81 MP: over the PNG bound
+        load_image(_png_header_only(tmp_path / "big.png", 9000, 9000))
 
 
-def test_large_jpeg_is_decoded_downscaled(tmp_path, monkeypatch):
-    monkeypatch.setattr(image_io, "MAX_DECODE_PIXELS", 1_000_000)  # make a 3 MP file count as huge
+def test_large_jpeg_is_decoded_downscaled(tmp_path):
     a = np.zeros((1500, 2000, 3), np.uint8)
     a[:, 1000:] = 255
     Image.fromarray(a).save(tmp_path / "big.jpg", quality=90)
-    img = load_image_bounded(tmp_path / "big.jpg", max_side=200)
+    img = load_image(tmp_path / "big.jpg", max_side=200, max_pixels=1_000_000)  # a 3 MP file counts as huge
     assert img.rgb.shape == (150, 200, 3) and img.size == (2000, 1500)
     assert "decoded at 250x188" in img.notes[0]  # libjpeg's 1/8 scale: never the full-size bitmap
     assert img.rgb[:, :90].mean() < 10 and img.rgb[:, 110:].mean() > 245
 
 
+def test_the_header_check_reads_no_pixels_and_a_jpeg_too_large_even_at_one_eighth_is_refused(tmp_path):
+    from model_runtime.imageio import check_image
+
+    Image.new("RGB", (2000, 1500), "white").save(tmp_path / "big.jpg")
+    assert check_image(tmp_path / "big.jpg") == (2000, 1500, "JPEG")
+    assert check_image(_png_header_only(tmp_path / "claims.png", 4000, 3000)) == (4000, 3000, "PNG")  # no data
+    with pytest.raises(SignAvatarError, match="too large to decode safely"):  # 1/8 would still be 46875 px
+        load_image(tmp_path / "big.jpg", max_pixels=40_000)
+
+
 def test_gif_cmyk_16bit_and_transparent_images_decode_correctly(tmp_path):
     frames = [Image.new("RGB", (40, 30), c) for c in ("red", "lime", "blue")]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100)
-    gif = load_image_bounded(tmp_path / "anim.gif")
+    gif = load_image(tmp_path / "anim.gif")
     assert gif.rgb[15, 20].tolist() == [255, 0, 0] and "animated GIF (3 frames): the first frame" in gif.notes[0]
 
     Image.new("CMYK", (32, 32), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")  # red in CMYK
-    cmyk = load_image_bounded(tmp_path / "cmyk.jpg")
+    cmyk = load_image(tmp_path / "cmyk.jpg")
     assert np.abs(cmyk.rgb[16, 16].astype(int) - [255, 0, 0]).max() < 30 and "CMYK" in cmyk.notes[0]
 
     ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (8, 1))
     Image.fromarray(ramp).save(tmp_path / "deep.png")  # 16-bit greyscale
-    deep = load_image_bounded(tmp_path / "deep.png")
+    deep = load_image(tmp_path / "deep.png")
     assert deep.rgb[0, 0, 0] == 0 and deep.rgb[0, -1, 0] == 255 and 120 <= deep.rgb[0, 32, 0] <= 135  # scaled
     assert "16-bit" in deep.notes[0]
 
     rgba = np.zeros((20, 20, 4), np.uint8)  # fully transparent, black "ink" in the middle
     rgba[8:12, 8:12] = [0, 0, 0, 255]
     Image.fromarray(rgba).save(tmp_path / "alpha.png")
-    alpha = load_image_bounded(tmp_path / "alpha.png")
+    alpha = load_image(tmp_path / "alpha.png")
     assert alpha.rgb[0, 0].tolist() == [255, 255, 255] and alpha.rgb[10, 10].tolist() == [0, 0, 0]
 
 

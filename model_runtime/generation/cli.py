@@ -36,13 +36,19 @@ def register(sub) -> None:
                    help="nearest_gloss: the known sign the image shows; embedding: condition on the image's CLIP "
                         "embedding (CLIP models only)")
     p.add_argument("--clip-weights", default=None, help="open_clip weights file for CLIP-conditioned models")
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--list", action="store_true", help="print the model's vocabulary and exit")
     p.set_defaults(func=run)
 
 
+MAX_VARIATIONS = 100
+
+
 def _outputs(out, name: str, n: int) -> list[Path]:
-    base = Path(out) if out else Path(f"{name}.npz")
+    """Output paths; the default name comes from the gloss (a model's string), so it is made a safe stem."""
+    from ..safe_paths import safe_stem
+
+    base = Path(out) if out else Path(f"{safe_stem(name, default='sign', lower=False)}.npz")
     if base.suffix != ".npz":
         base = base.with_suffix(".npz") if not base.suffix else base
     if n == 1:
@@ -63,13 +69,76 @@ def _print_image_match(path, m) -> None:
         print(f"  alternatives: {', '.join(m.suggestions)}")
 
 
+def check_args(args) -> None:
+    """Every argument a user can get wrong, checked before the model loads (one message naming them all)."""
+    import math
+    import os
+
+    from ..errors import SignAvatarError
+    from ..limits import check_seed, check_text, shown
+    from ..motion import MAX_FPS
+
+    problems = []
+    for check in (lambda: check_seed(args.seed),
+                  lambda: args.text is None or check_text(args.text)):
+        try:
+            check()
+        except SignAvatarError as e:
+            problems.append(str(e))
+    if not 1 <= args.num <= MAX_VARIATIONS:
+        problems.append(f"-n must be from 1 to {MAX_VARIATIONS}, got {args.num}")
+    if not (math.isfinite(args.temperature) and 0 <= args.temperature <= 2):
+        problems.append(f"--temperature must be from 0 to 2, got {args.temperature:g}")
+    if args.frames is not None and args.frames < 1:
+        problems.append(f"--frames must be at least 1, got {args.frames}")
+    if args.fps is not None and not (math.isfinite(args.fps) and 0 < args.fps <= MAX_FPS):
+        problems.append(f"--fps must be a frame rate in (0, {MAX_FPS:g}], got {args.fps:g}")
+    if args.out:
+        out = Path(args.out)
+        if out.is_dir():
+            problems.append(f"-o names the folder {shown(out)}; give a file name ending in .npz, "
+                            f"e.g. {out / 'sign.npz'}")
+        elif out.suffix not in ("", ".npz"):
+            problems.append(f"-o must end in .npz (motion files are .npz), got {shown(out.name)}")
+        folder = out.parent if not out.is_dir() else out
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # the first existing folder is where new folders would be made
+        if folder.exists() and (not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK)):
+            problems.append(f"cannot write into {folder} (not a writable folder); choose another -o")
+    if args.clip_weights:
+        from ..semantic.clip import check_weights_file
+
+        w = Path(args.clip_weights)
+        if not w.is_file():
+            problems.append(f"--clip-weights file not found: {shown(w)}")
+        else:
+            try:
+                check_weights_file(w)
+            except SignAvatarError as e:
+                problems.append(str(e))
+    if args.image is not None:
+        from ..imageio import check_image
+
+        if args.text:
+            problems.append(f"give the text to sign or --image, not both (got {shown(args.text, 30)} and --image)")
+        try:
+            check_image(args.image)  # the header only: a missing, foreign or oversized file is named here
+        except SignAvatarError as e:
+            problems.append(f"--image: {e}")
+    if problems:
+        raise SignAvatarError("; ".join(problems))
+
+
 def run(args) -> int:
     from dataclasses import replace
 
     from ..errors import SignAvatarError
+    from ..training.loop import resolve_device
     from .generator import Generator
 
-    gen = Generator.load(args.checkpoint, device=args.device, clip_weights=args.clip_weights)
+    check_args(args)
+    device = resolve_device(args.device)
+    gen = Generator.load(args.checkpoint, device=device, clip_weights=args.clip_weights)
     if args.list:
         for g in gen.vocabulary:
             info = gen.info(g)
@@ -96,7 +165,7 @@ def run(args) -> int:
                                temperature=args.temperature)
     for path, motion in zip(_outputs(args.out, motions[0].gloss.replace(":", "_"), len(motions)), motions):
         motion = replace(motion, gender=args.gender)
-        if args.fps:
+        if args.fps is not None:
             motion = motion.resample(args.fps)
         motion.save(path)
         print(f"wrote {path} ({motion.num_frames} frames at {motion.fps:g} fps)")

@@ -10,6 +10,11 @@ the best is used when it reaches the model's ``match_threshold`` and otherwise t
 is refused with suggestions. Motions are always generated from the *stored* embedding of a
 known gloss, never from the embedding of unrelated text. Same inputs and seed -> identical
 output (CPU). Generated clips: (T, 55, 3) axis-angle, legs and eyes at rest, ``trans`` zero.
+
+Latents: ``prior="gloss"`` (the default for a model folder with ``latent_prior.safetensors``)
+samples z near the posteriors of that sign's training clips (:mod:`..model.latent_prior`);
+``prior="normal"`` samples z ~ N(0, I), the paper's generation (the only option for older
+model folders). ``temperature`` scales the noise of either.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import numpy as np
 from ..errors import SignAvatarError
 from ..model.checkpoint import LoadedModel, load_model
 from ..model.features import features_to_poses, poses_to_features, prepare_clip
+from ..model.inference import decode_latents, encode_clips
 from ..model.gloss_table import gloss_words
 from ..motion import SignMotion
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
 MAX_SAMPLES = 256
 BATCH = 256
+PRIORS = ("gloss", "normal")
 
 
 @dataclass(frozen=True)
@@ -156,12 +163,10 @@ class Generator:
         out = []
         with torch.no_grad():
             for s in range(0, len(lengths), BATCH):
-                ls = lengths[s:s + BATCH]
-                T = max(ls)
-                valid = torch.arange(T, device=self.device)[None, :] < torch.as_tensor(ls, device=self.device)[:, None]
-                feats = self._m.normalizer.denormalise(self._m.net.decode(z[s:s + BATCH], emb[s:s + BATCH], valid))
-                poses = features_to_poses(feats, spec)
-                out.extend(p[:n] for p, n in zip(poses, ls))
+                ls = [int(x) for x in lengths[s:s + BATCH]]
+                feats = decode_latents(self._m.net, self._m.normalizer, z[s:s + BATCH], emb[s:s + BATCH], ls,
+                                       spec.phase_frames)
+                out.extend(features_to_poses(f, spec) for f in feats)
         return out
 
     def _frames(self, frames, default: int) -> int:
@@ -171,15 +176,34 @@ class Generator:
                                   f"at most {self.max_frames / self.fps:.1f} s at {self.fps:g} fps), got {frames!r}")
         return int(frames)
 
-    def _latents(self, n: int, seed: int, temperature: float = 1.0):
-        """``n`` latents z ~ N(0, temperature^2 I) (temperature 1 samples the prior the model was trained to)."""
+    @property
+    def default_prior(self) -> str:
+        """'gloss' when the model folder has a latent prior, else 'normal' (z ~ N(0, I))."""
+        return "gloss" if self._m.prior is not None else "normal"
+
+    def _latents(self, n: int, seed: int, temperature: float = 1.0, rows=None, prior: str | None = None):
+        """``n`` latents and their default lengths (None for the normal prior).
+
+        ``prior="normal"``: z ~ N(0, temperature^2 I) (temperature 1 samples the prior the model was
+        trained towards, the paper's generation). ``prior="gloss"``: z from the per-gloss prior of the
+        gloss rows ``rows`` (n,), noise scaled by ``temperature``.
+        """
         import torch
 
         if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)) \
                 or not 0.0 <= float(temperature) <= 2.0:
             raise SignAvatarError(f"temperature must be a number from 0 to 2, got {temperature!r}")
+        prior = self.default_prior if prior is None else prior
+        if prior not in PRIORS:
+            raise SignAvatarError(f"prior must be one of {', '.join(PRIORS)}, got {prior!r}")
+        if prior == "gloss" and self._m.prior is None:
+            raise SignAvatarError(f"{self.folder}: this model folder has no latent prior "
+                                  "(latent_prior.safetensors); use prior 'normal' or retrain")
         g = torch.Generator().manual_seed(int(seed))
-        return (torch.randn((n, self._m.config.net.d_model), generator=g) * float(temperature)).to(self.device)
+        if prior == "gloss" and rows is not None:
+            z, frames = self._m.prior.sample(rows, g, float(temperature))
+            return z.to(self.device), np.clip(frames, 2, self.max_frames)
+        return (torch.randn((n, self._m.config.net.d_model), generator=g) * float(temperature)).to(self.device), None
 
     def _motions(self, poses: list[np.ndarray], gloss: str, source: str) -> list[SignMotion]:
         return [SignMotion(poses=p, trans=np.zeros((len(p), 3), np.float32), fps=self.fps, gloss=gloss,
@@ -187,11 +211,14 @@ class Generator:
 
     # ---- generation ------------------------------------------------------------------------------
     def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None,
-                 temperature: float = 1.0) -> list[SignMotion]:
-        """``n`` variations of a sign, each ``frames`` long (default: the gloss's median training length).
+                 temperature: float = 1.0, prior: str | None = None) -> list[SignMotion]:
+        """``n`` variations of a sign, each ``frames`` long.
 
-        ``temperature`` scales the latent: 1 samples the model's prior (the paper's generation), lower
-        values give clearer, less varied signs (0 = the one most typical motion for every seed).
+        Default length: with the gloss prior, the length of the training clip each sample was drawn
+        near; with the normal prior, the gloss's median training length. ``temperature`` scales the
+        latent noise: 1 samples the prior, lower values give clearer, less varied signs (with the
+        normal prior 0 is the one most typical motion; with the gloss prior 0 decodes the posterior
+        mean of one training clip, picked by the seed).
         """
         import torch
 
@@ -202,11 +229,13 @@ class Generator:
         i = t.index(m.gloss)
         T = self._frames(frames, t.frames[i])
         emb = torch.as_tensor(t.embeddings[i], device=self.device).expand(n, -1)
-        poses = self._decode(self._latents(n, seed, temperature), emb, [T] * n)
+        z, own = self._latents(n, seed, temperature, rows=[i] * n, prior=prior)
+        lengths = [T] * n if frames is not None or own is None else [int(x) for x in own]
+        poses = self._decode(z, emb, lengths)
         return self._motions(poses, m.gloss, f"signavatar:{self.folder.name}:seed={seed}")
 
     def generate_batch(self, glosses: list[str], lengths: list[int], seed: int = 0,
-                       temperature: float = 1.0) -> list[np.ndarray]:
+                       temperature: float = 1.0, prior: str | None = None) -> list[np.ndarray]:
         """One clip per (gloss, length): (T_i, 55, 3) float32 axis-angle at :attr:`fps`. Glosses must be known.
 
         Lengths are in the model's frames and clamped to [2, ``max_frames``] (a batch API for evaluation:
@@ -226,7 +255,8 @@ class Generator:
         t = self._m.table
         idx = [t.index(t.lookup(g)) for g in glosses]
         emb = torch.as_tensor(t.embeddings[idx], device=self.device)
-        return self._decode(self._latents(len(glosses), seed, temperature), emb, ls)
+        z, _ = self._latents(len(glosses), seed, temperature, rows=idx, prior=prior)
+        return self._decode(z, emb, ls)
 
     def match_image(self, path) -> GlossMatch:
         """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot).
@@ -252,7 +282,8 @@ class Generator:
         return self.encoder().encode_image([path])[0]
 
     def generate_from_image(self, path, seed: int = 0, n: int = 1, frames: int | None = None,
-                            mode: str = "nearest_gloss", temperature: float = 1.0) -> list[SignMotion]:
+                            mode: str = "nearest_gloss", temperature: float = 1.0,
+                            prior: str | None = None) -> list[SignMotion]:
         """Signs for an image (CLIP models only).
 
         ``mode="nearest_gloss"``: the known gloss closest to the image (see :meth:`match_image`);
@@ -265,13 +296,14 @@ class Generator:
             raise SignAvatarError(f"image mode must be 'nearest_gloss' or 'embedding', got {mode!r}")
         if mode == "nearest_gloss":
             m = self.match_image(path)
-            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames, temperature=temperature)
+            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames, temperature=temperature, prior=prior)
             return [replace(x, source=f"{x.source}:image={Path(path).name}:score={m.score:.3f}") for x in motions]
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
             raise SignAvatarError(f"n must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
         emb = torch.as_tensor(self._image_embedding(path), device=self.device).expand(n, -1)
         T = self._frames(frames, int(np.median(self._m.table.frames)))
-        poses = self._decode(self._latents(n, seed, temperature), emb, [T] * n)
+        z, _ = self._latents(n, seed, temperature, prior="normal")  # no gloss: the paper's N(0, I)
+        poses = self._decode(z, emb, [T] * n)
         return self._motions(poses, f"image:{Path(path).stem}", f"signavatar:{self.folder.name}:seed={seed}")
 
     # ---- reconstruction --------------------------------------------------------------------------
@@ -279,26 +311,19 @@ class Generator:
         """Encode -> (mean or sampled) z -> decode, for raw feature tensors (T_i <= max_frames, F)."""
         import torch
 
-        nz = self._m.normalizer
+        m = self._m
+        phase = m.config.motion.phase_frames
         out = []
         g = torch.Generator().manual_seed(int(seed))
         with torch.no_grad():
             for s in range(0, len(feats), BATCH):
                 chunk = feats[s:s + BATCH]
-                ls = [len(f) for f in chunk]
-                T = max(ls)
-                x = torch.zeros(len(chunk), T, chunk[0].shape[-1])
-                for b, f in enumerate(chunk):
-                    x[b, :len(f)] = f
-                x = x.to(self.device)
-                valid = torch.arange(T, device=self.device)[None, :] < torch.as_tensor(ls, device=self.device)[:, None]
                 e = emb[s:s + BATCH]
-                mu, logvar = self._m.net.encode(nz.normalise(x), valid, e)
+                mu, logvar = encode_clips(m.net, m.normalizer, chunk, e, phase)
                 z = mu
                 if sample:
                     z = mu + torch.randn(mu.shape, generator=g).to(self.device) * torch.exp(0.5 * logvar)
-                y = nz.denormalise(self._m.net.decode(z, e, valid)).cpu()
-                out.extend(y[b, :n] for b, n in enumerate(ls))
+                out.extend(y.cpu() for y in decode_latents(m.net, m.normalizer, z, e, [len(f) for f in chunk], phase))
         return out
 
     def reconstruct_batch(self, clips: list[np.ndarray], glosses: list[str] | None = None, sample: bool = False,

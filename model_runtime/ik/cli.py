@@ -193,11 +193,39 @@ def _pick(refs: list, key: str):
     raise SignAvatarError(f"no clip '{key}' in this source ({len(refs)} clips; give a clip id, sample id or gloss)")
 
 
+MAX_PREVIEW_FRAMES = 64
+
+
+def check_preview_args(args) -> None:
+    """The output name, frame count and output folder, checked before any clip is read or solved."""
+    import os
+    from pathlib import Path
+
+    from ..errors import SignAvatarError
+
+    problems = []
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".gif"):
+        problems.append(f"-o must end in .png (a strip of frames) or .gif (every frame), got {out.name[:80]!r}")
+    if out.is_dir():
+        problems.append(f"-o names the folder {str(out)[:80]!r}; give a file name such as {out / 'preview.png'}")
+    folder = out.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.exists() and (not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK)):
+        problems.append(f"cannot write into {folder} (not a writable folder); choose another -o")
+    if not 1 <= args.frames <= MAX_PREVIEW_FRAMES:
+        problems.append(f"--frames must be from 1 to {MAX_PREVIEW_FRAMES}, got {args.frames}")
+    if problems:
+        raise SignAvatarError("; ".join(problems))
+
+
 def run_preview(args) -> int:
     from ..landmarks.sources import iter_clips
     from .preview import write_preview
     from .solve import solve
 
+    check_preview_args(args)
     ref = _pick(iter_clips(args.source), args.clip)
     seq = ref.load(mirrored=args.mirrored, progress=ref.kind == "video")
     result = solve(seq, gender=args.gender)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -189,6 +190,15 @@ def _probe_rotation(path: Path) -> int | None:
     return None
 
 
+def truncation_notice(path, decoded: int, expected: int, max_frames: int | None) -> str:
+    """A sentence when fewer frames decoded than the container announces (a truncated or damaged file)."""
+    want = min(expected, max_frames) if max_frames else expected
+    if want <= 0 or decoded >= want - max(1, round(0.02 * want)):  # containers' counts are off by a frame or two
+        return ""
+    return (f"{path}: the video announces {want} frames but only {decoded} could be decoded (truncated or "
+            f"damaged file?); using those {decoded} frames")
+
+
 def load_video(path, *, mirrored: bool = False, rotation: int | None = None, progress: bool = True,
                max_frames: int | None = None, frame_step: int | None = None) -> LandmarkSequence:
     """Extract the landmarks of one video.
@@ -217,6 +227,9 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None, pro
             applied = turn
     found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
     n = len(found)
+    truncated = truncation_notice(path, n, info["frames_expected"], max_frames)
+    if truncated:
+        print(f"warning: {truncated}", file=sys.stderr, flush=True)
     if not found.any():
         raise SignAvatarError(f"{path}: no person detected in any of its {n} frames; the signer's face, shoulders "
                               "and hands must be visible (is it the right file? is it very dark or tiny?)")
@@ -231,7 +244,7 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None, pro
             "extract_seconds": info["seconds"], "extract_fps": n / info["seconds"] if info["seconds"] > 0 else 0.0,
             "pose_detected": float(found.mean()), "left_hand_detected": float(hands[:, 0].mean()),
             "right_hand_detected": float(hands[:, 1].mean()), "fps_assumed": fps_assumed,
-            "pose_visibility": arrays["vis"]}
+            "pose_visibility": arrays["vis"], "truncated": truncated}
     seq = LandmarkSequence(pose=arrays["pose"], left_hand=arrays["left_hand"], right_hand=arrays["right_hand"],
                            face=arrays["face"], fps=DEFAULT_FPS if fps_assumed else fps, image_size=info["size"],
                            pose_world=pose_world, source=str(path), meta=meta)

@@ -9,6 +9,8 @@ file                           what
 ``normalizer.safetensors``     feature ``mean`` / ``std``
 ``glosses.json``               the gloss table (see :mod:`.gloss_table`)
 ``gloss_embeddings.safetensors``  one semantic embedding per gloss
+``latent_prior.safetensors``   optional: the per-gloss latent prior (:mod:`.latent_prior`);
+                               without it the model samples z ~ N(0, I)
 ``train_log.jsonl``            one JSON line of losses per epoch (not needed to load)
 ``dataset_card.json``          the training dataset's card (provenance; not needed to load)
 =============================  ===============================================================
@@ -22,7 +24,9 @@ from pathlib import Path
 
 from ..errors import SignAvatarError
 from .config import FORMAT, ModelConfig
+from .folder_check import check_config, check_files
 from .gloss_table import EMBED_FILE, GLOSS_FILE, GlossTable
+from .latent_prior import PRIOR_FILE, GlossPrior
 from .normalizer import Normalizer
 
 CONFIG_FILE = "config.json"
@@ -39,12 +43,14 @@ class LoadedModel:
     normalizer: Normalizer
     table: GlossTable
     folder: Path
+    prior: GlossPrior | None = None  # the per-gloss latent prior, when the folder has one
 
 
 def build_net(cfg: ModelConfig):
     from .cvae import SignCVAE
 
-    return SignCVAE(feat_dim=cfg.motion.feat_dim, sem_dim=cfg.encoder.dim, max_frames=cfg.motion.max_frames,
+    m = cfg.motion
+    return SignCVAE(feat_dim=m.feat_dim, sem_dim=cfg.encoder.dim, max_frames=max(m.max_frames, m.phase_frames),
                     cfg=cfg.net)
 
 
@@ -67,14 +73,19 @@ def save_weights(net, path, dtype: str = "float32") -> None:
     _atomic_write(Path(path), lambda p: save_file(state, str(p), metadata={"format": FORMAT}))
 
 
-def save_model(folder, cfg: ModelConfig, net, normalizer: Normalizer, table: GlossTable) -> Path:
-    """Write (or overwrite) the loadable part of a model folder."""
+def save_model(folder, cfg: ModelConfig, net, normalizer: Normalizer, table: GlossTable,
+               prior: GlossPrior | None = None) -> Path:
+    """Write (or overwrite) the loadable part of a model folder (a stale latent prior is removed)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     _atomic_write(folder / CONFIG_FILE, lambda p: p.write_text(cfg.to_json()))
     save_weights(net, folder / WEIGHTS_FILE, cfg.train.save_dtype)
     _atomic_write(folder / NORMALIZER_FILE, lambda p: normalizer.save(p))
     table.save(folder)
+    if prior is not None:
+        prior.save(folder / PRIOR_FILE)
+    else:
+        (folder / PRIOR_FILE).unlink(missing_ok=True)
     return folder
 
 
@@ -122,10 +133,15 @@ def load_model(folder, device: str = "cpu") -> LoadedModel:
         hint = "" if (folder / CONFIG_FILE).is_file() else " (is this a SignAvatar model folder?)"
         raise SignAvatarError(f"{folder}: incomplete model folder, missing {', '.join(missing)}{hint}; "
                               "copy the whole folder or retrain with 'python -m model_runtime train'")
+    check_files(folder)  # untrusted folder: sizes and names checked before anything large is built
     cfg = ModelConfig.load(folder / CONFIG_FILE)
+    check_config(cfg, folder / WEIGHTS_FILE, build_net)
     net = build_net(cfg)
     net.load_state_dict(load_state_dict(folder / WEIGHTS_FILE, net))
     net.to(device).eval().requires_grad_(False)
     normalizer = Normalizer.load(folder / NORMALIZER_FILE, cfg.motion.feat_dim)
     table = GlossTable.load(folder, cfg.encoder.dim)
-    return LoadedModel(config=cfg, net=net, normalizer=normalizer, table=table, folder=folder)
+    prior = None
+    if (folder / PRIOR_FILE).is_file():
+        prior = GlossPrior.load(folder / PRIOR_FILE, cfg.net.d_model, len(table), cfg.motion.max_frames)
+    return LoadedModel(config=cfg, net=net, normalizer=normalizer, table=table, folder=folder, prior=prior)

@@ -35,6 +35,12 @@ class MotionSpec:
     fps: float = 20.0
     max_frames: int = 80
     joints: tuple[str, ...] = SIGNING_JOINTS
+    # > 0: time-normalised ("phase") clips. After the fps resampling and crop, every clip is
+    # resampled in time to this many frames before the network sees it, and the decoder's
+    # phase_frames output is resampled to the length asked for (linear in 6D, then
+    # Gram-Schmidt). Clips of one sign signed faster or slower then line up frame by frame.
+    # 0 = the network works on frames at ``fps`` (older models).
+    phase_frames: int = 0
 
     @property
     def feat_dim(self) -> int:
@@ -59,6 +65,9 @@ class NetConfig:
     dropout: float = 0.1
     logvar_clamp: float = 8.0  # log-variance clamped to [-c, c]
     mask_token: str = "learned"  # what replaces curriculum-masked input frames: "learned" vector or "zeros"
+    # decoder memory: z + bias(embedding) mapped to this many tokens (1 = ACTOR's single token;
+    # more let each output frame attend to a different part of the latent)
+    memory_tokens: int = 1
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     kl_weight: float = 1e-4  # omega_KL; KL summed over latent dims, averaged over clips
     fk_weight: float = 0.0  # weight of the FK joint-position MSE (metres^2), 0 = off
+    fk_vel_weight: float = 0.0  # weight of the FK joint-velocity MSE (metres^2 per frame^2), 0 = off
     grad_clip: float = 1.0
     curriculum: bool = True
     seed: int = 0
@@ -134,6 +144,8 @@ def validate(cfg: ModelConfig) -> list[str]:
         out.append("motion.joints must be a non-empty list of distinct SMPL-X joint names")
     if not (cfg.motion.fps > 0 and cfg.motion.max_frames >= 2):
         out.append("motion.fps must be > 0 and motion.max_frames >= 2")
+    if cfg.motion.phase_frames != 0 and not 2 <= cfg.motion.phase_frames <= 512:
+        out.append(f"motion.phase_frames must be 0 (off) or from 2 to 512, got {cfg.motion.phase_frames}")
     n = cfg.net
     if n.cond_dim >= n.d_model or n.cond_dim < 1:
         out.append(f"net.cond_dim ({n.cond_dim}) must be in [1, d_model={n.d_model})")
@@ -141,6 +153,8 @@ def validate(cfg: ModelConfig) -> list[str]:
         out.append(f"net.d_model ({n.d_model}) must be divisible by net.heads ({n.heads})")
     if n.mask_token not in ("learned", "zeros"):
         out.append(f"net.mask_token must be 'learned' or 'zeros', got {n.mask_token!r}")
+    if not 1 <= n.memory_tokens <= 64:
+        out.append(f"net.memory_tokens must be from 1 to 64, got {n.memory_tokens}")
     if min(n.enc_layers, n.dec_layers, n.ff_dim, n.mlp_hidden) < 1 or not 0 <= n.dropout < 1:
         out.append("net layer counts and widths must be >= 1, dropout in [0, 1)")
     if cfg.encoder.kind not in ("minilm", "clip") or cfg.encoder.dim < 1:
@@ -152,8 +166,8 @@ def validate(cfg: ModelConfig) -> list[str]:
         out.append(f"train.save_dtype must be float16 or float32, got {t.save_dtype!r}")
     if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0 or t.save_every < 1:
         out.append("train.epochs, batch_size, save_every must be >= 1 and lr > 0")
-    if t.kl_weight < 0 or t.fk_weight < 0:
-        out.append("train.kl_weight and fk_weight must be >= 0")
+    if t.kl_weight < 0 or t.fk_weight < 0 or t.fk_vel_weight < 0:
+        out.append("train.kl_weight, fk_weight and fk_vel_weight must be >= 0")
     return out
 
 

@@ -11,9 +11,11 @@ padding mask; mu is read from token 0, log Sigma from token 1 (clamped to
 [-``logvar_clamp``, ``logvar_clamp``]). Curriculum-masked frames have their frame part
 replaced by a learned vector (``mask_token="learned"``) or zeros before the concatenation.
 
-Decoder (non-autoregressive): memory = one token, z + bias(embedding) with bias a 3-layer
-MLP; queries = T sinusoidal time encodings; TransformerDecoder (padding mask, no causal
-mask); Linear(D, F) head.
+Decoder (non-autoregressive): memory = z + bias(embedding) with bias a 3-layer MLP: one
+token (ACTOR), or with ``memory_tokens`` = K > 1 a Linear(D, K x D) map of it into K tokens
+(plus a learned embedding per token), so that cross-attention can pick a different part of
+the latent for each frame; queries = T sinusoidal time encodings; TransformerDecoder
+(padding mask, no causal mask); Linear(D, F) head.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class SignCVAE(nn.Module):
         dec_layer = nn.TransformerDecoderLayer(D, cfg.heads, cfg.ff_dim, cfg.dropout, activation="gelu",
                                                batch_first=True)
         self.decoder = nn.TransformerDecoder(dec_layer, cfg.dec_layers)
+        if cfg.memory_tokens > 1:
+            self.memory_map = nn.Linear(D, cfg.memory_tokens * D)
+            self.memory_embed = nn.Parameter(torch.randn(cfg.memory_tokens, D) * 0.02)
         self.head = nn.Linear(D, feat_dim)
         self.register_buffer("positions", sinusoidal_table(max_frames + 2, D), persistent=False)
 
@@ -96,6 +101,8 @@ class SignCVAE(nn.Module):
         """z (B, D), emb (B, E), valid (B, T) bool -> (B, T, F) normalised features."""
         B, T = valid.shape
         memory = (z + self.cond_bias(emb))[:, None, :]
+        if self.cfg.memory_tokens > 1:
+            memory = self.memory_map(memory).view(B, self.cfg.memory_tokens, -1) + self.memory_embed
         queries = self.positions[:T].expand(B, T, -1)
         out = self.decoder(queries, memory, tgt_key_padding_mask=~valid)
         return self.head(out)

@@ -41,6 +41,32 @@ def prepare_clip(poses: np.ndarray, fps: float, spec: MotionSpec, crop: bool = T
     return np.ascontiguousarray(poses)
 
 
+def time_resample(feats, n: int):
+    """(T, F) -> (n, F) by linear interpolation in time, first and last frames kept.
+
+    Used for the time-normalised ("phase") clips of :attr:`MotionSpec.phase_frames`, in both
+    directions. Works on 6D features (numpy or torch, returned in kind): neighbouring frames
+    are close rotations, so interpolating their matrix columns and re-orthonormalising
+    (:func:`features_to_poses`) differs from a slerp by far less than the model's error.
+    """
+    import torch
+
+    is_np = not isinstance(feats, torch.Tensor)
+    x = torch.as_tensor(np.asarray(feats) if is_np else feats)
+    T = x.shape[0]
+    if T == n:
+        out = x
+    elif T == 1:
+        out = x.expand(n, -1)
+    else:
+        t = torch.linspace(0, T - 1, n, dtype=torch.float64, device=x.device)
+        i0 = t.floor().long().clamp(max=T - 2)
+        w = (t - i0).to(x.dtype)[:, None]
+        out = x[i0] * (1 - w) + x[i0 + 1] * w
+    out = out.contiguous()
+    return out.numpy() if is_np else out
+
+
 def poses_to_features(poses, spec: MotionSpec):
     """(..., T, 55, 3) axis-angle (numpy or torch) -> (..., T, 6J) float32 torch tensor."""
     import torch

@@ -1,7 +1,8 @@
 """Training losses. Reductions are stated per function; padding never counts.
 
 Total loss = ``masked_mse`` on raw (de-normalised) 6D rotations
-+ ``fk_weight`` * ``fk_position_mse`` + ``kl_weight`` * ``kl_divergence``.
++ ``fk_weight`` * FK joint-position MSE + ``fk_vel_weight`` * FK joint-velocity MSE (both from
+:func:`fk_losses`) + ``kl_weight`` * ``kl_divergence``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,20 @@ class FKPositions:
         rots = fk.rotations[..., self.tip_joints, :, :]
         tips = fk.positions[..., self.tip_joints, :] + (rots @ self.tip_offsets[:, :, None])[..., 0]
         return torch.cat([pos, tips], dim=-2)
+
+
+def fk_losses(pred_raw: torch.Tensor, target_raw: torch.Tensor, valid: torch.Tensor,
+              fk: FKPositions) -> tuple[torch.Tensor, torch.Tensor]:
+    """Joint-position MSE (m^2, mean over joints and valid frames) and joint-velocity MSE (m^2 per
+    frame^2, mean over joints and pairs of consecutive valid frames). pred/target (B, T, F) raw."""
+    p, t = fk(pred_raw), fk(target_raw)  # (B, T, J, 3)
+    w = valid.to(p.dtype)
+    n = w.sum().clamp(min=1) * p.shape[-2]
+    pos = (((p - t) ** 2).sum(-1).sum(-1) * w).sum() / n
+    wv = w[:, 1:] * w[:, :-1]
+    dv = (p[:, 1:] - p[:, :-1]) - (t[:, 1:] - t[:, :-1])
+    vel = ((dv ** 2).sum(-1).sum(-1) * wv).sum() / (wv.sum().clamp(min=1) * p.shape[-2])
+    return pos, vel
 
 
 def fk_position_mse(pred_raw: torch.Tensor, target_raw: torch.Tensor, valid: torch.Tensor,

@@ -8,6 +8,7 @@ stores an :class:`EncoderSpec` and, separately, the embedding of every gloss it 
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
@@ -42,7 +43,36 @@ class EncoderSpec:
         return f"{self.kind}:{self.name}"
 
     def text_for(self, words: str) -> str:
-        return self.text_template.format(words)
+        """The template with ``{}`` replaced by ``words`` (plain replacement: never ``str.format``)."""
+        return self.text_template.replace("{}", words, 1)
+
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")
+TEMPLATE_MAX = 300
+
+
+def spec_problems(spec: "EncoderSpec") -> list[str]:
+    """What is wrong with a spec read from an untrusted model folder (empty when fine).
+
+    ``name`` becomes a file name (open_clip registers configs by file stem): letters, digits and
+    ``. _ + -`` only, no path. ``text_template`` holds exactly one ``{}`` and no other braces.
+    """
+    return name_problems(spec.name) + template_problems(spec.text_template)
+
+
+def name_problems(name) -> list[str]:
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or ".." in name:
+        return [f"encoder.name must be letters, digits and . _ + - (no path), got {str(name)[:60]!r}"]
+    return []
+
+
+def template_problems(t) -> list[str]:
+    out = []
+    if not isinstance(t, str) or len(t) > TEMPLATE_MAX or t.count("{}") != 1 or \
+            t.replace("{}", "").count("{") or t.replace("{}", "").count("}"):
+        out.append(f"encoder.text_template must contain exactly one '{{}}' and no other braces "
+                   f"(at most {TEMPLATE_MAX} characters), got {str(t)[:60]!r}")
+    return out
 
 
 class SemanticEncoder(ABC):
@@ -83,6 +113,9 @@ def build_encoder(encoder_id: str, clip_weights=None, device: str = "cpu",
                   text_template: str = "{}") -> SemanticEncoder:
     """A new encoder from a command-line id (training time: the spec is derived from it)."""
     kind, name = parse_encoder_id(encoder_id)
+    problems = template_problems(text_template)
+    if problems:
+        raise SignAvatarError(problems[0].replace("encoder.text_template", "--text-template"))
     if kind == "minilm":
         from .minilm import MiniLMEncoder
 

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SignAvatarError
-from .base import EncoderSpec, SemanticEncoder, l2_normalise
+from ..safe_paths import inside, safe_stem
+from .base import EncoderSpec, SemanticEncoder, l2_normalise, spec_problems
 
 HOW_TO = ("give the open_clip weights file with --clip-weights FILE on the command line, "
           "Generator.load(..., clip_weights=FILE) in Python, the 'CLIP weights file' add-on preference in Blender, "
@@ -48,6 +50,29 @@ def _read_model_cfg(path: Path) -> dict:
     return cfg
 
 
+SAFETENSORS_MAX_HEADER = 100_000_000
+
+
+def check_weights_file(path: Path) -> None:
+    """Refuse a weights file that is neither safetensors nor a torch zip archive before anything reads it.
+
+    A bare pickle (``torch.save(..., _use_new_zipfile_serialization=False)`` or a plain pickle) is
+    never handed to an unpickler, not even ``torch.load(weights_only=True)``.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError as e:
+        raise SignAvatarError(f"cannot read the CLIP weights file {path}: {e.strerror or e}") from None
+    if head[:4] == b"PK\x03\x04":  # torch's zip format, read by open_clip with weights_only=True
+        return
+    if len(head) == 9 and 2 <= int.from_bytes(head[:8], "little") <= SAFETENSORS_MAX_HEADER and head[8:9] == b"{":
+        return
+    kind = "a pickle file" if head[:1] == b"\x80" else "not a weights file"
+    raise SignAvatarError(f"CLIP weights {path}: {kind}; give open_clip weights as .safetensors (or a torch "
+                          "zip checkpoint); pickled files are refused for safety")
+
+
 def weights_from_env():
     return os.environ.get("SIGNAVATAR_CLIP_WEIGHTS") or None
 
@@ -69,7 +94,8 @@ class ClipEncoder(SemanticEncoder):
         if arch.endswith(".json"):
             path = Path(arch)
             cfg = _read_model_cfg(path)
-            spec = EncoderSpec(kind="clip", name=path.stem, dim=int(cfg["embed_dim"]), text_template=text_template,
+            name = safe_stem(path.stem, default="clip-model", lower=False)
+            spec = EncoderSpec(kind="clip", name=name, dim=int(cfg["embed_dim"]), text_template=text_template,
                                clip_model_cfg=cfg)
         else:
             open_clip = _open_clip()
@@ -99,16 +125,22 @@ class ClipEncoder(SemanticEncoder):
         looks_like_path = os.sep in w or "." in Path(w).name
         if looks_like_path and not Path(w).is_file():
             raise SignAvatarError(f"CLIP weights file not found: {w}; " + HOW_TO)
-        open_clip = _open_clip()
         name = self.spec.name
+        problems = spec_problems(self.spec)
+        if problems:
+            raise SignAvatarError(f"refusing the CLIP encoder of this model: {'; '.join(problems)}")
+        open_clip = _open_clip()
         if self.spec.clip_model_cfg:
             with tempfile.TemporaryDirectory() as tmp:
-                cfg_path = Path(tmp) / f"{name}.json"
+                # the name is checked by EncoderSpec; the join is checked again, as for every untrusted name
+                cfg_path = inside(tmp, f"{name}.json")
                 cfg_path.write_text(json.dumps(self.spec.clip_model_cfg))
                 open_clip.add_model_config(cfg_path)
+        if looks_like_path:
+            check_weights_file(Path(w))
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=w, device=self.device)
-        except (RuntimeError, ValueError, KeyError, OSError) as e:
+        except (RuntimeError, ValueError, KeyError, OSError, pickle.UnpicklingError, EOFError) as e:
             raise SignAvatarError(f"cannot load CLIP {name} weights from '{w}': {str(e).splitlines()[0][:300]} "
                                   f"(the file must hold weights of the {name} architecture this model was trained "
                                   "with)") from None
@@ -132,19 +164,19 @@ class ClipEncoder(SemanticEncoder):
 
     def encode_image(self, paths: list) -> np.ndarray:
         import torch
-        from PIL import Image
 
-        from ..vision.image_io import load_image_bounded
+        from ..imageio import load_image
 
-        self._load()
         images, problems = [], []
-        for p in paths:
-            try:  # the bounded decode shared with the offline reader (huge, CMYK, 16-bit, animated files)
-                images.append(self._preprocess(Image.fromarray(load_image_bounded(p, max_side=1024).rgb)))
+        for p in paths:  # bounded decode before the (slow) model load: bad files are named first
+            try:  # the one decode (huge, CMYK, 16-bit, animated, rotated files), shared with the offline reader
+                images.append(load_image(p).pil())
             except SignAvatarError as e:
-                problems.append(f"{p}: {e}")
+                problems.append(str(e))
         if problems:
             raise SignAvatarError("cannot read image(s): " + "; ".join(problems))
+        self._load()
+        images = [self._preprocess(im) for im in images]
         with torch.no_grad():
             emb = self._model.encode_image(torch.stack(images).to(self.device))
         return l2_normalise(emb.float().cpu().numpy())

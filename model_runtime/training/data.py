@@ -92,6 +92,15 @@ def load_clips(dataset: SignDataset, indices, spec: MotionSpec, progress: bool =
                    sources=sources)
 
 
+def phase_clips(clips: ClipSet, frames: int) -> ClipSet:
+    """Every clip resampled in time to ``frames`` frames (:attr:`MotionSpec.phase_frames`)."""
+    from ..model.features import time_resample
+
+    feats = np.concatenate([time_resample(clips.clip(i), frames) for i in range(len(clips))])
+    return ClipSet(feats=feats.astype(np.float32), offsets=np.arange(len(clips) + 1, dtype=np.int64) * frames,
+                   glosses=list(clips.glosses), sources=list(clips.sources))
+
+
 def gloss_statistics(clips: ClipSet) -> dict[str, dict]:
     """Per gloss: sample count, median / min / max length (frames at the model fps), sources."""
     out: dict[str, dict] = {}

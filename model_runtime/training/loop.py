@@ -24,7 +24,8 @@ from ..model.checkpoint import CONFIG_FILE, LOG_FILE, build_net, save_model
 from ..model.config import ModelConfig
 from ..model.gloss_table import GlossTable, gloss_words
 from ..model.normalizer import Normalizer
-from .data import ClipSet, collate, epoch_batches, gloss_statistics, load_clips
+from ..model.latent_prior import GlossPrior
+from .data import ClipSet, collate, epoch_batches, gloss_statistics, load_clips, phase_clips
 from .state import drop_state, load_state, save_state
 
 
@@ -100,14 +101,29 @@ def _dataset_info(ds: SignDataset, clips: ClipSet, split: str) -> dict:
     from collections import Counter
 
     lic = Counter(r.get("licence", "") for r in ds.records)
-    return dict(path=str(ds.root), split=split, clips=len(clips), glosses=len(set(clips.glosses)),
+    return dict(path=portable_path(ds.root), split=split, clips=len(clips), glosses=len(set(clips.glosses)),
                 frames=int(clips.offsets[-1]), sources=dict(sorted(Counter(clips.sources).items())),
                 dataset_licences=dict(sorted(lic.items())))
 
 
-def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, fk, device) -> dict:
-    """Reconstruction of held-out clips from the posterior mean: 6D MSE and mean joint error (mm)."""
+def portable_path(path) -> str:
+    """A dataset folder as a model card may name it: relative to the repository when inside it,
+    else its folder name (no path of the training machine goes into a shipped model)."""
+    path = Path(path).resolve()
+    repo = Path(__file__).resolve().parents[2]
+    try:
+        return path.relative_to(repo).as_posix()
+    except ValueError:
+        return path.name
+
+
+def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, fk, device,
+                phase_frames: int = 0) -> dict:
+    """Reconstruction of held-out clips from the posterior mean: 6D MSE and mean joint error (mm),
+    both at the clips' own length (a time-normalised model's output is resampled back first)."""
     import torch
+
+    from ..model.inference import decode_latents, encode_clips
 
     if clips is None or len(clips) == 0:
         return {}
@@ -115,23 +131,42 @@ def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, 
     se, n, dist_sum, n_frames = 0.0, 0, 0.0, 0
     with torch.no_grad():
         for s in range(0, len(clips), 128):
-            idx = np.arange(s, min(s + 128, len(clips)))
-            keep = [i for i in idx if clips.glosses[i] in gloss_index]
-            if not keep:
+            idx = [i for i in range(s, min(s + 128, len(clips))) if clips.glosses[i] in gloss_index]
+            if not idx:
                 continue
-            idx = np.asarray(keep)
-            x, valid = collate(clips, idx)
-            x, valid = x.to(device), valid.to(device)
+            feats = [torch.from_numpy(clips.clip(i)) for i in idx]
             emb = table_emb[[gloss_index[clips.glosses[i]] for i in idx]]
-            mu, _ = net.encode(normalizer.normalise(x), valid, emb)
-            pred = normalizer.denormalise(net.decode(mu, emb, valid))
-            se += float(((pred - x) ** 2)[valid].sum())
-            n += int(valid.sum()) * x.shape[-1]
-            d = (fk(pred[valid]) - fk(x[valid])).norm(dim=-1).mean(-1)
-            dist_sum += float(d.sum())
-            n_frames += int(valid.sum())
+            mu, _ = encode_clips(net, normalizer, feats, emb, phase_frames)
+            preds = decode_latents(net, normalizer, mu, emb, [len(f) for f in feats], phase_frames)
+            pred, x = torch.cat(preds).to(device), torch.cat(feats).to(device)
+            se += float(((pred - x) ** 2).sum())
+            n += x.numel()
+            dist_sum += float((fk(pred) - fk(x)).norm(dim=-1).mean(-1).sum())
+            n_frames += len(x)
     net.train()
     return dict(val_recon=se / max(n, 1), val_joint_mm=1000 * dist_sum / max(n_frames, 1)) if n else {}
+
+
+def fit_prior(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer, n_glosses: int,
+              phase_frames: int = 0, seed: int = 0) -> GlossPrior:
+    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`)."""
+    import torch
+
+    from ..model.inference import encode_clips
+
+    net.eval()
+    mus, logvars = [], []
+    with torch.no_grad():
+        for s in range(0, len(clips), 256):
+            idx = list(range(s, min(s + 256, len(clips))))
+            feats = [torch.from_numpy(clips.clip(i)) for i in idx]
+            mu, logvar = encode_clips(net, normalizer, feats, table_emb[torch.as_tensor(gloss_ids[idx])],
+                                      phase_frames)
+            mus.append(mu.cpu().numpy())
+            logvars.append(logvar.cpu().numpy())
+    net.train()
+    return GlossPrior.fit(np.concatenate(mus), gloss_ids, clips.lengths, n_glosses, np.concatenate(logvars),
+                          seed=seed)
 
 
 def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weights=None, device: str = "auto",
@@ -148,7 +183,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
     from tqdm import tqdm
 
     from ..model.curriculum import learning_rate, mask_ratio, sample_frame_mask
-    from ..model.losses import FKPositions, fk_position_mse, kl_divergence, masked_mse
+    from ..model.losses import FKPositions, fk_losses, kl_divergence, masked_mse
     from ..semantic.base import build_encoder
 
     run = Path(run)
@@ -171,6 +206,8 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
         clips = load_clips(ds, train_idx, cfg.motion, progress=progress and is_main)
         test_idx = ds.indices("test") if tc.split == "train" else []
         val_clips = load_clips(ds, test_idx, cfg.motion) if len(test_idx) else None
+        phase = cfg.motion.phase_frames
+        net_clips = phase_clips(clips, phase) if phase else clips  # what the network is trained on
 
         if resume:
             table = GlossTable.load(run, cfg.encoder.dim)
@@ -179,7 +216,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
             cfg = replace(cfg, encoder=encoder.spec, dataset=_dataset_info(ds, clips, tc.split))
             table = build_gloss_table(clips, cfg, encoder)
-            normalizer = Normalizer.fit(clips.feats)
+            normalizer = Normalizer.fit(net_clips.feats)
             del encoder
         gloss_index = {g: i for i, g in enumerate(table.glosses)}
         missing = sorted({g for g in clips.glosses if g not in gloss_index})
@@ -223,7 +260,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             rng = np.random.default_rng([tc.seed, epoch])
             torch.manual_seed(tc.seed * 1_000_003 + epoch * 101 + dist.rank)
             gen = torch.Generator(device=device).manual_seed(tc.seed * 7_919 + epoch * 104_729 + dist.rank)
-            batches = epoch_batches(clips.lengths, gloss_ids, tc.batch_size, rng, tc.max_clips_per_gloss)
+            batches = epoch_batches(net_clips.lengths, gloss_ids, tc.batch_size, rng, tc.max_clips_per_gloss)
             n_b = len(batches) // dist.world
             if n_b == 0:
                 raise SignAvatarError(f"not enough clips for {dist.world} processes with batch size {tc.batch_size}")
@@ -238,7 +275,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
                 lr = learning_rate(step, total_steps, tc.lr, tc.warmup_steps, tc.min_lr_ratio)
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-                x, valid = collate(clips, idx)
+                x, valid = collate(net_clips, idx)
                 x, valid = x.to(device), valid.to(device)
                 emb = table_emb[torch.as_tensor(gloss_ids[idx], device=device)]
                 frame_mask = sample_frame_mask(valid, ratio, gen)
@@ -248,9 +285,9 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
                 kl = kl_divergence(out.mu, out.logvar)
                 loss = recon + tc.kl_weight * kl
                 fk_term = torch.zeros((), device=device)
-                if tc.fk_weight > 0:
-                    fk_term = fk_position_mse(pred, x, valid, fk)
-                    loss = loss + tc.fk_weight * fk_term
+                if tc.fk_weight > 0 or tc.fk_vel_weight > 0:
+                    fk_term, fk_vel = fk_losses(pred, x, valid, fk)
+                    loss = loss + tc.fk_weight * fk_term + tc.fk_vel_weight * fk_vel
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), tc.grad_clip)
@@ -263,13 +300,14 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             stopping = stop_after > 0 and epoch + 1 - start_epoch >= stop_after and epoch + 1 < tc.epochs
             saving = (epoch + 1) % tc.save_every == 0 or epoch + 1 == tc.epochs or stopping
             if saving and is_main:
-                record.update(_validation(net, val_clips, table_emb, gloss_index, normalizer, fk, device))
+                record.update(_validation(net, val_clips, table_emb, gloss_index, normalizer, fk, device, phase))
             if is_main:
                 with open(log_path, "a") as f:
                     f.write(json.dumps(record) + "\n")
                 bar.set_postfix(loss=f"{record['loss']:.4f}", kl=f"{record['kl']:.1f}", mask=ratio)
             if saving and is_main:
-                save_model(run, cfg, net, normalizer, table)
+                prior = fit_prior(net, clips, gloss_ids, table_emb, normalizer, len(table), phase, tc.seed)
+                save_model(run, cfg, net, normalizer, table, prior)
                 save_state(run, net, optimizer, epoch + 1, steps_per_epoch)
             last = record
             if stopping:
@@ -279,7 +317,8 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
         if is_main and not keep_state:
             drop_state(run)
         if is_main and start_epoch >= tc.epochs:
-            save_model(run, cfg, net, normalizer, table)
+            prior = fit_prior(net, clips, gloss_ids, table_emb, normalizer, len(table), phase, tc.seed)
+            save_model(run, cfg, net, normalizer, table, prior)
         return TrainResult(run=run, epochs=tc.epochs, seconds=time.time() - t_start, last=last)
     finally:
         dist.stop()

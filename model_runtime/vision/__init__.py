@@ -3,7 +3,7 @@
 :func:`understand_image` (``understand.py``) turns an image file into a known gloss with its
 evidence, or refuses; it reads printed text (``ocr.py``), checks for faces (``faces.py``) and
 classifies the object (``classify.py`` with the reviewed ``imagenet_glosses.json``), after the
-bounded decode of ``image_io.py``. Heavy packages are imported on first use.
+bounded decode of :func:`model_runtime.imageio.load_image`. Heavy packages are imported on first use.
 """
 
 
@@ -12,8 +12,4 @@ def __getattr__(name):
         from . import understand
 
         return getattr(understand, name)
-    if name in ("load_image_bounded", "LoadedImage"):
-        from . import image_io
-
-        return getattr(image_io, name)
     raise AttributeError(name)

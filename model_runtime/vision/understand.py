@@ -28,7 +28,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import SignAvatarError
-from .image_io import load_image_bounded
+from ..imageio import load_image
+from ..limits import IMAGE_DECODE_SIDE
+from ..sentence.words import match_or_none
 
 TEXT, OBJECT = "text", "object"
 
@@ -42,7 +44,7 @@ class ReaderConfig:
     min_object_probability: float = 0.5  # summed probability of the classes mapped to the gloss
     min_top_class: float = 0.25         # that gloss's single best class must reach this too
     max_face_area: float = 0.01         # a face this large (fraction of the image) means a photo of people
-    max_side: int = 1280                # decoded image bound (pixels, longer side)
+    max_side: int = IMAGE_DECODE_SIDE   # decoded image bound (pixels, longer side)
 
 
 @dataclass(frozen=True)
@@ -127,14 +129,6 @@ def _has_latin(text: str) -> bool:
     return re.search(r"[A-Za-z]", text) is not None
 
 
-def _match(generator, text: str):
-    """The model's match for ``text`` (a GlossMatch) or None when it refuses."""
-    try:
-        return generator.match(text)
-    except SignAvatarError:
-        return None
-
-
 def _nearest(generator, texts, k: int = 6) -> list[str]:
     """Known glosses nearest to each text (by the model's matcher, no threshold), merged in order."""
     out: list[str] = []
@@ -162,7 +156,7 @@ def _text_candidates(generator, lines, cfg: ReaderConfig):
     for words, conf, height in phrases:
         if len(words.split()) > cfg.max_words:
             continue
-        m = _match(generator, words)
+        m = match_or_none(generator, words)
         if m is not None:
             # a spelled-out gloss first, then the longest phrase (all lines together), then the surest
             found.append(((m.exact, len(words.split()), conf * m.score), words, conf, height, m))
@@ -173,7 +167,7 @@ def _text_candidates(generator, lines, cfg: ReaderConfig):
 def _evidence(seen: _Seen, generator, good_lines) -> list[Evidence]:
     ev = []
     for t in good_lines[:5]:
-        m = _match(generator, _words(t.text))
+        m = match_or_none(generator, _words(t.text))
         ev.append(Evidence(TEXT, t.text, t.confidence, f"{100 * t.height:.0f} % of the height",
                            m.gloss if m else None))
     if seen.face:
@@ -186,7 +180,7 @@ def understand_image(path, generator, config: ReaderConfig | None = None) -> Ima
     """The known gloss an image shows, with its evidence; raises :class:`SignAvatarError` (with suggestions)."""
     cfg = config or ReaderConfig()
     name = Path(path).name
-    img = load_image_bounded(path, max_side=cfg.max_side)
+    img = load_image(path, max_side=cfg.max_side)
     seen = _Seen(lines=reader().read_text(img.rgb))
     good, prominent, found = _text_candidates(generator, seen.lines, cfg)
     if not (found and found[0][-1].exact):  # only a spelled-out word settles it without looking further

@@ -15,8 +15,11 @@ from pathlib import Path
 
 from .. import mr
 from .cli import EXIT_FAILED, EXIT_OK
+from . import interrupt
 from .jobs import IMAGE, MOTION, SENTENCE, RenderJob, shard
-from .records import FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, write_record, write_summary
+from .outputs import describe
+from .records import (FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate, write_record,
+                      write_summary)
 from .settings import RenderSettings
 
 
@@ -109,6 +112,11 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
     results: list[JobResult] = []
     progress = Progress(len(mine), stream)
     started = time.time()
+
+    def meta(interrupted: bool) -> dict:
+        return {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.shaping().items()},
+                "out_dir": str(out), "seconds": round(time.time() - started, 2), "jobs_total": len(jobs),
+                "jobs_in_shard": len(mine), "interrupted": interrupted}
     try:
         for job in mine:
             shaping = _shaping(settings, job)
@@ -119,6 +127,7 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
                                    gloss=prev.gloss, frames=prev.frames, files=prev.files)
             else:
                 t0 = time.monotonic()
+                invalidate(out, job.name)  # before any output is touched: no record vouches for a half render
                 try:
                     motion, what, notices, spans = source.motion(job)
                     if renderer is None:
@@ -131,9 +140,12 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
                         except Exception as e:
                             setup_error = e
                             raise
-                    files = renderer.render(job.name, motion, what, spans)
+                    with interrupt.cleanup(lambda: write_summary(out, results, settings.shard,
+                                                                 meta(interrupted=True))):
+                        files = renderer.render(job.name, motion, what, spans)
                     result = JobResult(**base, status=RENDERED, reason="; ".join(notices), gloss=what,
-                                       frames=motion.num_frames, files=files, settings=shaping)
+                                       frames=motion.num_frames, files=files, settings=shaping,
+                                       checks=describe(out, files))
                 except mr.error() as e:
                     result = JobResult(**base, status=FAILED, reason=str(e), settings=shaping)
                 except Exception as e:  # a bug, not the user's input: keep going, say so loudly
@@ -144,10 +156,7 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
             results.append(result)
             progress.update(result)
     finally:
-        meta = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.shaping().items()},
-                "out_dir": str(out), "seconds": round(time.time() - started, 2), "jobs_total": len(jobs),
-                "jobs_in_shard": len(mine), "interrupted": len(results) < len(mine)}
-        csv_path, _ = write_summary(out, results, settings.shard, meta)
+        csv_path, _ = write_summary(out, results, settings.shard, meta(len(results) < len(mine)))
     counts = {s: sum(r.status == s for r in results) for s in (RENDERED, SKIPPED, FAILED)}
     print(f"done: {counts[RENDERED]} rendered, {counts[SKIPPED]} skipped, {counts[FAILED]} failed "
           f"in {time.time() - started:.1f} s; summary: {csv_path}", file=stream, flush=True)

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import mr
 
-NAME_MAX = 80
 
 
 GLOSS, SENTENCE, MOTION, IMAGE = "gloss", "sentence", "motion", "image"
@@ -43,18 +41,69 @@ class RenderJob:
 
 
 def safe_name(text: str) -> str:
-    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_text.strip().lower()).strip("_")
-    return stem[:NAME_MAX] or "clip"
+    """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only
+    (``model_runtime.safe_paths.safe_stem``, the one home of this rule)."""
+    return mr.runtime("safe_paths").safe_stem(text)
+
+
+MAX_JOB_FILE_BYTES = 64 * 1024 * 1024
+MAX_TEXT_CHARS = 200  # as model_runtime.limits.MAX_TEXT_CHARS
 
 
 def _int(value: str, where: str, problems: list[str]) -> int | None:
     try:
-        return int(value)
+        seed = int(value)
     except ValueError:
-        problems.append(f"{where}: seed must be a whole number, got {value!r}")
+        problems.append(f"{where}: seed must be a whole number, got {value[:40]!r}")
         return None
+    if not -(2**63) <= seed <= 2**64 - 1:
+        problems.append(f"{where}: seed must fit in 64 bits, got {value[:40]}")
+        return None
+    return seed
+
+
+def _read_text(path: Path) -> str:
+    """The job file as text (UTF-8, with or without BOM); other encodings are refused with the line."""
+    if path.stat().st_size > MAX_JOB_FILE_BYTES:
+        raise mr.error()(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large for a job file "
+                         f"(at most {MAX_JOB_FILE_BYTES // 2**20} MB)")
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise mr.error()(f"{path.name} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                         "save the file as UTF-8") from None
+
+
+def _csv_records(path: Path, lines: list[str]) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of each CSV record; a quoted field running over lines is refused.
+
+    Job files hold one job per line, so a record that spans lines is an unterminated quote
+    (which would otherwise swallow the rows after it into one job).
+    """
+    reader = csv.reader(lines, strict=True)
+    out = []
+    start = 1
+    try:
+        for values in reader:
+            if reader.line_num != start:
+                raise mr.error()(f"{path.name} line {start}: unterminated quote (the quoted field runs on to line "
+                                 f"{reader.line_num}); close the quote or remove it")
+            out.append((start, values))
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise mr.error()(f"{path.name} line {start}: not valid CSV ({e}); check the quotes on that line") from None
+    return out
+
+
+def image_problem(path) -> str | None:
+    """Why ``path`` cannot be an image job (missing, not an image, too many pixels), read from its header only."""
+    try:
+        mr.runtime("imageio").check_image(path)
+    except mr.error() as e:
+        return str(e)
+    return None
 
 
 def image_folder(path) -> list[tuple[str, int, str, str]]:
@@ -62,6 +111,10 @@ def image_folder(path) -> list[tuple[str, int, str, str]]:
     files = sorted(p for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise mr.error()(f"{path}: no image files in this folder ({', '.join(IMAGE_EXTENSIONS)})")
+    problems = [x for x in map(image_problem, files) if x]
+    if problems:  # every unusable image named at once, before anything renders
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise mr.error()(f"{path}: " + "; ".join(problems[:5]) + more)
     return [(str(p), None, p.stem, IMAGE) for p in files]
 
 
@@ -72,17 +125,25 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
         return [(p, default_seed, n, k) for p, _, n, k in image_folder(path)]
     if not path.is_file():
         raise mr.error()(f"job file not found: {path}")
-    text = path.read_text(encoding="utf-8-sig")
+    text = _read_text(path)
     problems: list[str] = []
     rows: list[tuple[str, int, str, str]] = []
     if path.suffix.lower() == ".csv":
-        reader = csv.DictReader(text.splitlines())
-        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
-        if not {"gloss", "sentence", "image"} & set(cols):
+        lines = text.splitlines()
+        records = _csv_records(path, lines)
+        header = records[0][1] if records else []
+        cols = [c.strip().lower() for c in header]
+        if not {GLOSS, SENTENCE, IMAGE} & set(cols):
             raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss', 'sentence' or 'image' column "
-                                   f"(optional 'seed' and 'name'); found {cols or 'no header'}")
-        for n, raw in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+                             f"(optional 'seed' and 'name'); found {cols or 'no header'}")
+        for n, values in records[1:]:
+            if not any(v.strip() for v in values):
+                continue  # blank row
+            if len(values) > len(cols):
+                problems.append(f"{path.name} line {n}: {len(values)} fields but the header has {len(cols)} "
+                                "(a comma inside a gloss needs quotes)")
+                continue
+            row = {k: v.strip() for k, v in zip(cols, values) if k}
             given = [(k, row[k]) for k in (GLOSS, SENTENCE, IMAGE) if row.get(k)]
             where = f"{path.name} line {n}"
             if len(given) > 1:
@@ -93,8 +154,9 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
             kind, text = given[0]
             if kind == IMAGE:
                 image = Path(text) if Path(text).is_absolute() else path.parent / text
-                if not image.is_file():
-                    problems.append(f"{where}: image not found: {image}")
+                problem = image_problem(image)
+                if problem:
+                    problems.append(f"{where}: {problem}")
                     continue
                 text = str(image)
             seed = _int(row["seed"], where, problems) if row.get("seed") else default_seed
@@ -124,15 +186,20 @@ def make_jobs(glosses, sentences, files, seed: int, motions=(), images=()) -> li
     for im in images:
         if Path(im).is_dir():
             rows.extend((p, seed, n, k) for p, _, n, k in image_folder(im))
-        elif Path(im).is_file():
-            rows.append((str(im), seed, Path(im).stem, IMAGE))
         else:
-            raise mr.error()(f"image not found: {im}")
+            problem = image_problem(im)
+            if problem:
+                raise mr.error()(f"--image: {problem}")
+            rows.append((str(im), seed, Path(im).stem, IMAGE))
     missing = [str(m) for m in motions if not Path(m).is_file()]
     if missing:
         raise mr.error()(f"motion files not found: {', '.join(missing)}")
     rows.extend((str(m), seed, Path(m).stem, MOTION) for m in motions)
     jobs: list[RenderJob] = []
+    too_long = [f"a job of {len(text)} characters (starts {text[:30]!r}...)" for text, _, _, kind in rows
+                if kind not in (MOTION, IMAGE) and len(text) > MAX_TEXT_CHARS]
+    if too_long:
+        raise mr.error()(f"at most {MAX_TEXT_CHARS} characters per gloss or sentence: " + "; ".join(too_long[:3]))
     for text, s, name, kind in rows:
         text = text if kind in (MOTION, IMAGE) else " ".join(text.split())
         stem = safe_name(name) if name else safe_name(text) + ("" if s == seed else f"_seed{s}")

@@ -16,7 +16,7 @@ import bpy
 import numpy as np
 
 from .. import mr
-from . import images, scene as scn, sheet
+from . import images, interrupt, outputs, scene as scn, sheet
 from .framing import fit_front_camera, widen
 from .settings import RenderSettings
 
@@ -24,6 +24,7 @@ SHEET_CELL_WIDTH = 256  # px: contact-sheet cells are rendered at about this wid
 HAND_RADIUS = 0.03  # m kept around every hand point (finger and palm surface)
 HEAD_RADIUS = 0.06  # m kept around the top of the head and the chin (hair, jaw)
 SHOULDER_RADIUS = 0.08  # m kept around the shoulder joints (deltoids)
+FRAMING_CHUNK = 2000  # frames posed at once when framing a long motion
 
 
 @contextlib.contextmanager
@@ -135,15 +136,34 @@ class ClipRenderer:
         return last
 
     def framing_points(self, motion) -> np.ndarray:
-        """World points the camera must show: the rest upper body and every hand point of every frame."""
+        """World points the camera must show: the rest upper body and every hand point of every frame.
+
+        Long motions are streamed in chunks of :data:`FRAMING_CHUNK` frames, each reduced to the vertices
+        of its convex hull (every extreme the camera fit uses is a hull vertex), so memory stays bounded
+        whatever the clip's length.
+        """
+        if motion.num_frames <= FRAMING_CHUNK:
+            return self._framing_points(motion.poses, motion.trans)
+        from scipy.spatial import ConvexHull, QhullError
+
+        kept = []
+        for a in range(0, motion.num_frames, FRAMING_CHUNK):
+            pts = self._framing_points(motion.poses[a:a + FRAMING_CHUNK], motion.trans[a:a + FRAMING_CHUNK])
+            try:
+                kept.append(pts[ConvexHull(pts).vertices])
+            except (QhullError, ValueError):  # flat or degenerate chunk: keep it whole
+                kept.append(pts)
+        return np.concatenate(kept)
+
+    def _framing_points(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
         import torch
 
         sk = mr.runtime("skeleton")
         rot = mr.runtime("rotations")
         J = sk.JOINT_INDEX
         rest = self.rest
-        fk = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(motion.poses.astype(np.float32))),
-                                   torch.from_numpy(rest.joints).float(), torch.from_numpy(motion.trans).float())
+        fk = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(poses.astype(np.float32))),
+                                   torch.from_numpy(rest.joints).float(), torch.from_numpy(trans).float())
         hand_joints = [J[n] for n in sk.JOINT_NAMES if any(k in n for k in ("wrist", "index", "middle", "ring",
                                                                              "pinky", "thumb", "elbow"))]
         tips = [f"{s}_{f}3" for s in ("left", "right") for f in sk.FINGERS]
@@ -176,40 +196,61 @@ class ClipRenderer:
 
     # -- outputs -------------------------------------------------------------------------------
     def _render(self, animation: bool) -> None:
-        with quiet(not self.settings.verbose), self.active():
+        with quiet(not self.settings.verbose), self.active(), interrupt.during_blender_call():
             bpy.ops.render.render(animation=animation, write_still=not animation, scene=self.scene.name)
 
     def render(self, name: str, motion, label: str, spans=()) -> list[str]:
         """Write ``<name>.npz``, ``<name>.mp4`` and, as set, frames and a contact sheet; returns their names.
 
+        Everything is rendered under temporary names, checked (the MP4 is complete with one frame per
+        motion frame, every PNG frame is there) and only then renamed over earlier outputs, the motion
+        last: a clip interrupted at any point leaves the previous good files as they were.
         ``spans``: ``(word, first, last)`` motion frames of a sentence's words; contact-sheet
         cells are labelled with the word they show.
         """
         s, out = self.settings, Path(self.settings.out_dir)
-        motion.save(out / f"{name}.npz")
-        files = [f"{name}.npz"]
-        last = self.apply(motion)
-        self.frame(motion)
-        scn.set_label(self.scene, label if s.label else None)
-        video = out / f"{name}.mp4"
-        video.unlink(missing_ok=True)  # an earlier run's file must not pass for this one
-        scn.output_video(self.scene, video)
-        self._render(animation=True)
-        if not (out / f"{name}.mp4").is_file():
-            raise RuntimeError(f"Blender wrote no video at {out / f'{name}.mp4'}")
-        files.append(f"{name}.mp4")
-        if s.png_frames:
-            folder = out / f"{name}_frames"
-            folder.mkdir(exist_ok=True)
-            for stale in folder.glob("frame_*.png"):  # a longer earlier render would leave extra frames
-                stale.unlink()
-            scn.output_png(self.scene, str(folder / "frame_####"))
+        outputs.remove_partials(out, name)
+        pairs: list[tuple[Path, Path]] = []
+        with interrupt.cleanup(lambda: outputs.remove_partials(out, name)):
+            return self._render_clip(name, motion, label, spans, pairs)
+
+    def _render_clip(self, name: str, motion, label: str, spans, pairs: list) -> list[str]:
+        s, out = self.settings, Path(self.settings.out_dir)
+        try:
+            last = self.apply(motion)
+            self.frame(motion)
+            scn.set_label(self.scene, label if s.label else None)
+            video = out / f"{name}.mp4"
+            tmp_video = outputs.partial_path(video)
+            scn.output_video(self.scene, tmp_video)
             self._render(animation=True)
-            files.append(f"{name}_frames")
-        if s.contact_sheet:
-            self.contact_sheet(out / f"{name}_sheet.png", last, label, spans)
-            files.append(f"{name}_sheet.png")
-        return files
+            try:
+                frames = outputs.mp4_frames(tmp_video)
+            except (OSError, ValueError) as e:
+                raise RuntimeError(f"Blender wrote no complete video for {name} ({e})") from None
+            if frames != last:
+                raise RuntimeError(f"Blender wrote {frames} video frames for {name}, expected {last}")
+            pairs.append((tmp_video, video))
+            if s.png_frames:
+                folder = out / f"{name}_frames"
+                tmp_folder = outputs.partial_path(folder)
+                tmp_folder.mkdir()
+                scn.output_png(self.scene, str(tmp_folder / "frame_####"))
+                self._render(animation=True)
+                got = len(list(tmp_folder.glob("frame_*.png")))
+                if got != last:
+                    raise RuntimeError(f"Blender wrote {got} PNG frames for {name}, expected {last}")
+                pairs.append((tmp_folder, folder))
+            if s.contact_sheet:
+                sheet_path = out / f"{name}_sheet.png"
+                tmp_sheet = outputs.partial_path(sheet_path)
+                self.contact_sheet(tmp_sheet, last, label, spans)
+                pairs.append((tmp_sheet, sheet_path))
+            outputs.commit(pairs)
+            motion.save(out / f"{name}.npz")  # atomic; last, so a record-less clip is re-rendered whole
+        finally:
+            outputs.remove_partials(out, name)
+        return [f"{name}.npz"] + [final.name for _, final in pairs]
 
     def contact_sheet(self, path: Path, last: int, label: str, spans=()) -> None:
         """Render the sheet's frames as small stills (with the gloss and frame number) and tile them."""

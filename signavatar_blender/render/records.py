@@ -2,7 +2,9 @@
 
 Stdlib only. Each finished clip gets ``<name>.json`` beside its outputs, written last and
 atomically, holding the settings that shaped it; a later run with the same settings skips
-the clip when that record says ``rendered`` and its files are still there (resume). The
+the clip when that record says ``rendered`` and its files are still as recorded: same sizes,
+complete MP4s with the recorded frame count (resume). The record is removed before a clip is
+rendered again, so an interrupted render never leaves a record that vouches for it. The
 batch summary (``summary.csv`` and ``summary.json``, or ``summary-k-of-n.*`` for a shard)
 lists every job of the run: rendered, skipped or failed, and why.
 """
@@ -16,6 +18,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from .outputs import still_matches
 
 RENDERED, SKIPPED, FAILED = "rendered", "skipped", "failed"
 SUMMARY_COLUMNS = ("name", "text", "kind", "seed", "status", "reason", "gloss", "frames", "seconds", "files")
@@ -34,10 +38,16 @@ class JobResult:
     seconds: float = 0.0
     files: list[str] = field(default_factory=list)  # relative to the output folder
     settings: dict = field(default_factory=dict)
+    checks: dict = field(default_factory=dict)  # per file: bytes / frames / files, as written (see outputs.py)
 
 
 def record_path(out_dir: Path, name: str) -> Path:
     return Path(out_dir) / f"{name}.json"
+
+
+def invalidate(out_dir: Path, name: str) -> None:
+    """Remove ``<name>.json`` before a clip's outputs are touched: an interrupted render leaves no record."""
+    record_path(out_dir, name).unlink(missing_ok=True)
 
 
 def write_record(out_dir: Path, result: JobResult) -> Path:
@@ -59,9 +69,12 @@ def finished(out_dir: Path, name: str, settings: dict) -> JobResult | None:
     if data.get("status") != RENDERED or data.get("settings") != settings:
         return None
     files = data.get("files") or []
-    if not files or not all((Path(out_dir) / f).exists() for f in files):
-        return None
+    checks = data.get("checks") or {}
+    if not files or set(checks) != set(files) or not still_matches(Path(out_dir), checks):
+        return None  # a file gone, truncated or replaced since: render again
     known = {k: data[k] for k in JobResult.__dataclass_fields__ if k in data}
+    if not isinstance(known.get("seed"), int) or not all(isinstance(known.get(k), str) for k in ("name", "text")):
+        return None
     return JobResult(**known)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 ENGINES = ("workbench", "eevee", "cycles")
 AA_MODES = ("auto", "off", "fxaa", "5", "8", "11", "16", "32")
 AVATARS = ("neutral", "female", "male")
+MIN_SEED, MAX_SEED = -(2**63), 2**64 - 1  # the range torch.Generator accepts (model_runtime.limits)
 DEFAULT_BACKGROUND = (0.80, 0.81, 0.83)  # sRGB: a light neutral grey that keeps skin and shirt readable
 
 
@@ -66,6 +67,9 @@ class RenderSettings:
             out.append(f"--speed must be from 0.1 to 10, got {self.speed:g}")
         if not (0 <= self.temperature <= 2):
             out.append(f"--temperature must be from 0 to 2, got {self.temperature:g}")
+        if not MIN_SEED <= self.seed <= MAX_SEED:
+            out.append(f"--seed must be a whole number from {MIN_SEED} to {MAX_SEED} (64 bits), got {self.seed}")
+        out.extend(folder_problems(Path(self.out_dir), "--out"))
         return out
 
     def shaping(self) -> dict:
@@ -74,6 +78,21 @@ class RenderSettings:
                 "sheet_frames", "label", "background", "model", "library", "hold", "speed", "temperature")
         d = asdict(self)
         return {k: (list(d[k]) if isinstance(d[k], tuple) else d[k]) for k in keep}
+
+
+def folder_problems(folder: Path, flag: str) -> list[str]:
+    """Why ``folder`` cannot be an output folder (it, or the first existing folder above it, must be a
+    writable folder); empty when it can."""
+    import os
+
+    if folder.exists() and not folder.is_dir():
+        return [f"{flag} {str(folder)[:200]!r} is a file, not a folder; give a folder for the outputs"]
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and (not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK)):
+        return [f"{flag}: cannot create or write {str(folder)[:200]!r} ({probe} is not a writable folder)"]
+    return []
 
 
 def parse_resolution(text: str) -> tuple[int, int]:

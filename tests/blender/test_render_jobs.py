@@ -98,9 +98,15 @@ def _result(name, status, files=(), settings=None):
 
 
 def test_resume_needs_the_same_settings_and_the_files(tmp_path):
+    from test_render_safety import tiny_mp4
+
+    from signavatar_blender.render import outputs
+
     settings = RenderSettings().shaping() | {"text": "hello", "seed": 0, "kind": "gloss"}
-    (tmp_path / "hello.mp4").write_bytes(b"x")
-    records.write_record(tmp_path, _result("hello", records.RENDERED, ["hello.mp4"], settings))
+    (tmp_path / "hello.mp4").write_bytes(tiny_mp4(3))
+    result = _result("hello", records.RENDERED, ["hello.mp4"], settings)
+    result.checks = outputs.describe(tmp_path, ["hello.mp4"])
+    records.write_record(tmp_path, result)
     assert records.finished(tmp_path, "hello", settings).files == ["hello.mp4"]
     assert records.finished(tmp_path, "hello", settings | {"width": 320}) is None  # settings changed
     (tmp_path / "hello.mp4").unlink()

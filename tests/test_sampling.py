@@ -1,0 +1,168 @@
+"""Time-normalised clips, the per-gloss latent prior and sampling: a small model on synthetic signs."""
+
+import numpy as np
+import pytest
+import torch
+
+from model_runtime.data.dataset import SignDataset
+from model_runtime.errors import SignAvatarError
+from model_runtime.generation import Generator
+from model_runtime.model.features import prepare_clip, time_resample
+from model_runtime.model.latent_prior import PRIOR_FILE, GlossPrior
+from model_runtime.skeleton import JOINT_INDEX, forward_kinematics, rest_skeleton
+
+from model_synth import trained_run
+
+PHASE_RECIPE = ["--phase-frames", "16", "--memory-tokens", "4", "--fk-weight", "1", "--fk-vel-weight", "1",
+                "--kl-weight", "1e-5"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return trained_run(tmp_path_factory.getbasetemp() / "model_runs", name="phase", epochs=100, extra=PHASE_RECIPE)
+
+
+@pytest.fixture(scope="module")
+def gen(run):
+    return Generator.load(run)
+
+
+def _fk(poses: np.ndarray, rest) -> torch.Tensor:
+    """(T, 55, 3) axis-angle -> (T, 55, 3) joint positions (m) on ``rest``."""
+    from model_runtime import rotations as rot
+
+    mats = rot.axis_angle_to_matrix(torch.as_tensor(np.asarray(poses), dtype=torch.float32))
+    return forward_kinematics(mats, torch.as_tensor(rest.joints, dtype=torch.float32)).positions
+
+
+def _hand_speed(poses: np.ndarray, fps: float) -> float:
+    """Median speed (m/s) of the right wrist by FK on the neutral skeleton."""
+    rest = rest_skeleton("neutral")
+    p = _fk(poses, rest)[:, JOINT_INDEX["right_wrist"]].numpy()
+    return float(np.median(np.linalg.norm(np.diff(p, axis=0), axis=-1)) * fps)
+
+
+def test_time_resample_keeps_ends_and_round_trips_a_smooth_signal():
+    t = np.linspace(0, 1, 37)
+    x = np.stack([np.sin(2 * np.pi * t), np.cos(3 * t), t ** 2], -1).astype(np.float32)
+    y = time_resample(x, 16)
+    assert y.shape == (16, 3) and np.allclose(y[0], x[0]) and np.allclose(y[-1], x[-1])
+    back = time_resample(time_resample(x, 64), 37)
+    assert np.abs(back - x).max() < 5e-3
+    assert time_resample(x[:1], 5).shape == (5, 3)  # a one-frame clip is held
+    assert torch.equal(time_resample(torch.as_tensor(x), 37), torch.as_tensor(x))
+
+
+def test_gloss_prior_sampling_is_deterministic_and_stays_at_the_glosses_own_clips():
+    rng = np.random.default_rng(0)
+    D, G = 8, 5
+    centres = rng.normal(0, 5, size=(G, D))
+    counts = [1, 2, 6, 6, 10]  # rare glosses with one or two clips, and common ones
+    mus = np.concatenate([centres[g] + rng.normal(0, 0.3, size=(n, D)) for g, n in enumerate(counts)])
+    ids = np.repeat(np.arange(G), counts)
+    prior = GlossPrior.fit(mus, ids, np.full(len(ids), 20), G, logvars=np.full(mus.shape, np.log(0.01)))
+    rows = [0] * 200 + [1] * 200
+    z1, f1 = prior.sample(rows, torch.Generator().manual_seed(3))
+    z2, _ = prior.sample(rows, torch.Generator().manual_seed(3))
+    z3, _ = prior.sample(rows, torch.Generator().manual_seed(4))
+    assert torch.equal(z1, z2) and not torch.equal(z1, z3) and (f1 == 20).all()
+    # a rare gloss's samples stay at its own clips, far closer than to any other gloss's clips
+    for g in (0, 1):
+        zs = z1[np.asarray(rows) == g].numpy()
+        own = np.linalg.norm(zs[:, None] - mus[ids == g][None], axis=-1).min(1)
+        other = np.linalg.norm(zs[:, None] - mus[ids != g][None], axis=-1).min(1)
+        assert np.median(own) < 0.25 * np.median(other), (g, np.median(own), np.median(other))
+        assert np.median(own) > 0.05  # but not copies of the clip's latent
+    z0, _ = prior.sample([2] * 50, torch.Generator().manual_seed(0), temperature=0.0)
+    assert np.isin(z0.numpy().round(4), mus.astype(np.float32).round(4)).all()  # temperature 0: the centres
+
+
+def test_gloss_prior_file_round_trip_and_refusals(tmp_path):
+    prior = GlossPrior.fit(np.random.default_rng(1).normal(size=(6, 4)), np.array([0, 0, 1, 1, 2, 2]),
+                           np.array([10, 12, 20, 22, 5, 6]), 3)
+    path = tmp_path / PRIOR_FILE
+    prior.save(path)
+    again = GlossPrior.load(path, dim=4, n_glosses=3, max_frames=30)
+    assert np.array_equal(again.centres, prior.centres) and again.bandwidth == prior.bandwidth
+    with pytest.raises(SignAvatarError, match="centres"):
+        GlossPrior.load(path, dim=5, n_glosses=3, max_frames=30)
+    with pytest.raises(SignAvatarError, match="scale"):
+        GlossPrior.load(path, dim=4, n_glosses=4, max_frames=30)
+    with pytest.raises(SignAvatarError, match="frames outside"):
+        GlossPrior.load(path, dim=4, n_glosses=3, max_frames=15)
+    path.write_bytes(b"not safetensors")
+    with pytest.raises(SignAvatarError, match="unreadable latent prior"):
+        GlossPrior.load(path, dim=4, n_glosses=3, max_frames=30)
+    with pytest.raises(SignAvatarError, match="no training clip"):
+        GlossPrior.fit(np.zeros((2, 4)), np.array([0, 0]), np.array([5, 5]), 2)
+
+
+def test_phase_model_overfits_and_reconstructs_held_out_clips_at_their_own_length(run):
+    from model_runtime.training.loop import read_log
+
+    log = read_log(run)
+    first, last = log[0], log[-1]
+    assert last["recon"] < first["recon"] / 10 and last["fk"] < first["fk"] / 10
+    assert (run / PRIOR_FILE).is_file()
+    # val_joint_mm is measured at each held-out clip's own length (the phase output resampled back):
+    # far below holding the clip's own mean pose still
+    ds = SignDataset.open(run.parent / "synth_data")
+    g = Generator.load(run)
+    test = ds.indices("test")
+    errs, static = [], []
+    rest = rest_skeleton("neutral")
+    for i in test:
+        r = ds.records[i]
+        clip = np.asarray(ds.clip_poses(i))
+        rec = g.reconstruct_batch([clip], glosses=[r["gloss"]], fps=r["fps"])[0]
+        ref = prepare_clip(clip, r["fps"], g.config.motion)
+        assert rec.shape == ref.shape
+        fk = lambda p: _fk(p, rest)  # noqa: E731
+        errs.append((fk(rec) - fk(ref)).norm(dim=-1).mean().item())
+        mean_pose = np.repeat(ref.mean(0, keepdims=True), len(ref), 0)
+        static.append((fk(mean_pose) - fk(ref)).norm(dim=-1).mean().item())
+    assert np.mean(errs) < 0.5 * np.mean(static), (np.mean(errs), np.mean(static))
+
+
+def test_gloss_prior_is_the_default_and_the_papers_normal_prior_stays_available(gen):
+    assert gen.default_prior == "gloss"
+    a = gen.generate("drink", seed=5, n=3)
+    b = gen.generate("drink", seed=5, n=3)
+    assert all(np.array_equal(x.poses, y.poses) for x, y in zip(a, b))  # same seed -> same motion
+    c = gen.generate("drink", seed=6, n=3)
+    assert not np.array_equal(a[0].poses, c[0].poses)
+    n1 = gen.generate("drink", seed=5, prior="normal")
+    n2 = gen.generate("drink", seed=5, prior="normal")
+    assert np.array_equal(n1[0].poses, n2[0].poses) and not np.array_equal(n1[0].poses, a[0].poses)
+    assert len(n1[0].poses) == gen.info("drink")["frames"]  # the normal prior: the gloss's median length
+    assert all(2 <= len(m.poses) <= gen.max_frames for m in a)  # the gloss prior: its clips' lengths
+    assert len(gen.generate("drink", seed=5, frames=9)[0].poses) == 9
+    with pytest.raises(SignAvatarError, match="prior must be one of"):
+        gen.generate("drink", prior="uniform")
+    out = gen.generate_batch(["drink", "eat"], [10, 12], seed=1, prior="normal")
+    assert [len(p) for p in out] == [10, 12]
+
+
+def test_generated_signs_move_like_the_real_ones(gen, run):
+    """The wrist's median speed of generated signs is close to the real clips' (no frozen, mean-like sign)."""
+    ds = SignDataset.open(run.parent / "synth_data")
+    ratios = []
+    for gloss in ("drink", "hello", "car", "again"):
+        real = [_hand_speed(np.asarray(ds.clip_poses(i)), ds.records[i]["fps"])
+                for i in ds.indices("train") if ds.records[i]["gloss"] == gloss]
+        made = [_hand_speed(m.poses, m.fps) for m in gen.generate(gloss, seed=0, n=8)]
+        ratios.append(np.median(made) / np.median(real))
+    assert 0.6 < np.median(ratios) < 1.5, ratios
+
+
+def test_a_model_folder_without_a_prior_samples_the_normal_prior(run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "noprior"
+    shutil.copytree(run, copy)
+    (copy / PRIOR_FILE).unlink()
+    g = Generator.load(copy)
+    assert g.default_prior == "normal"
+    assert len(g.generate("drink", seed=0)) == 1
+    with pytest.raises(SignAvatarError, match="no latent prior"):
+        g.generate("drink", prior="gloss")

@@ -2,7 +2,8 @@
 
 The extension's root ``__init__.py`` hands ``register``/``unregister`` on to this package.
 Nothing is imported at module level, so the numpy-only modules here (quaternion,
-rig_math, bone_plan, rigs, sdf, surface_nets, body_shape, skin_weights, avatar_mesh) can be
+rig_math, bone_plan, rigs, sdf, surface_nets, body_shape, skin_weights, avatar_mesh, and
+``rig.mapping``, ``rig.retarget_math``) can be
 imported and tested without Blender; ``register`` pulls in the bpy modules.
 """
 
@@ -10,20 +11,21 @@ imported and tested without Blender; ``register`` pulls in the bpy modules.
 def _modules():
     from . import (file_handlers, ops_avatar, ops_deps, ops_export, ops_sign, ops_video, panels, preferences,
                    properties)
+    from .rig import ops_mapping
+    from .rig import props as rig_props
 
-    return (properties, preferences, ops_avatar, ops_sign, ops_video, ops_export, ops_deps, panels, file_handlers)
+    return (properties, rig_props, preferences, ops_avatar, ops_sign, ops_video, ops_export, ops_deps, panels,
+            ops_mapping, file_handlers)
 
 
 def register() -> None:
     import bpy
 
-    from . import properties
-
     for module in _modules():
         for cls in module.classes:
             bpy.utils.register_class(cls)
-        if module is properties:
-            properties.register_props()
+        if hasattr(module, "register_props"):
+            module.register_props()
     from .render import cli
 
     cli.register_cli()  # blender --command signavatar ...
@@ -32,12 +34,11 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from . import properties
     from .render import cli
 
     cli.unregister_cli()
     for module in reversed(_modules()):
-        if module is properties:
-            properties.unregister_props()
+        if hasattr(module, "unregister_props"):
+            module.unregister_props()
         for cls in reversed(module.classes):
             bpy.utils.unregister_class(cls)

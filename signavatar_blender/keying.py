@@ -1,7 +1,8 @@
-"""Key a ``SignMotion`` onto an SMPL-X-named armature: one action per sign, on an NLA track.
+"""Key a ``SignMotion`` onto an armature: one action per sign, on an NLA track.
 
-The rig is inspected once (:func:`bind`): which bones are the SMPL-X joints, and each
-bone's rest-orientation conversion (:mod:`.rig_math`). Keying then converts the whole clip
+The rig is inspected once (:func:`bind`): an SMPL-X-named rig gets the exact per-bone
+rest-orientation conversion (:mod:`.rig_math`); any other humanoid (Rigify, Mixamo, VRM,
+Unreal, ...) is retargeted through its bone mapping (:mod:`.rig.binding`). Keying then converts the whole clip
 in numpy and writes every F-curve with ``keyframe_points.add`` + ``foreach_set``, never a
 per-frame ``keyframe_insert``.
 
@@ -42,8 +43,9 @@ def _np3(m) -> np.ndarray:
     return np.array([[m[r][c] for c in range(3)] for r in range(3)], dtype=np.float64)
 
 
-def bind(obj) -> RigBinding:
-    """Inspect ``obj``; raise ``SignAvatarError`` naming every problem if it is not an SMPL-X armature."""
+def bind(obj):
+    """Inspect ``obj``: a :class:`RigBinding` for an SMPL-X armature, a retargeting binding for another
+    humanoid; raise ``SignAvatarError`` naming every problem if it is neither."""
     err = mr.error()
     if obj is None:
         raise err("no target armature: create an avatar in the SignAvatar panel (Avatar) or select an "
@@ -56,7 +58,12 @@ def bind(obj) -> RigBinding:
     match = rigs.match_smplx({b.name: (b.parent.name if b.parent else None) for b in bones},
                              sk.JOINT_NAMES, sk.PARENTS)
     if not match.ok:
-        raise err(match.problem(obj.name))
+        if len(match.bones) >= 40 or not obj.data.bones:  # meant as an SMPL-X rig: say what is wrong with it
+            raise err(match.problem(obj.name))
+        from .rig import binding as retarget
+
+        return retarget.bind(obj, smplx_problem=f"is not an SMPL-X armature (it has {len(match.bones)} of the "
+                                                "52 SMPL-X joints)")
     idx = [i for i, n in enumerate(sk.JOINT_NAMES) if n in match.bones]
     names = [match.bones[sk.JOINT_NAMES[i]] for i in idx]
     head = {n: np.array(bones[match.bones[n]].head_local, dtype=np.float64)
@@ -93,21 +100,36 @@ def _write(fc, frames: np.ndarray, values: np.ndarray) -> None:
 
 
 def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTarget:
-    """A new action with the whole motion on ``binding``'s bones (frames 0 .. T-1)."""
-    poses = np.asarray(motion.poses, dtype=np.float64)[:, list(binding.joints)]
-    quats = rig_math.bone_quaternions(poses, binding.rest_quats)  # (T, J, 4) WXYZ
-    frames = np.arange(len(poses), dtype=np.float32)
+    """A new action with the whole motion on ``binding``'s bones (frames 0 .. T-1).
+
+    Every keyed bone gets all four quaternion channels over the whole clip; bones the binding does
+    not cover get none.
+    """
+    const = []
+    if isinstance(binding, RigBinding):
+        poses = np.asarray(motion.poses, dtype=np.float64)[:, list(binding.joints)]
+        quats = rig_math.bone_quaternions(poses, binding.rest_quats)  # (T, J, 4) WXYZ
+        loc = (rig_math.pelvis_locations(motion.trans, binding.pelvis_rest, binding.smplx_to_arm, binding.scale)
+               if binding.translate else None)
+        root = binding.bones[binding.joints.index(0)]
+    else:
+        from .rig import binding as retarget
+
+        quats, loc, const = retarget.channels(binding, motion)
+        root = binding.root_bone
+    frames = np.arange(len(quats), dtype=np.float32)
     target = action_api.new_action(name, binding.obj)
     for j, bone in enumerate(binding.bones):
         path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].rotation_quaternion'
         for c in range(4):
             _write(action_api.new_fcurve(target, path, c, bone), frames, quats[:, j, c])
-    if binding.translate:
-        loc = rig_math.pelvis_locations(motion.trans, binding.pelvis_rest, binding.smplx_to_arm, binding.scale)
-        bone = binding.bones[binding.joints.index(0)]
-        path = f'pose.bones["{bpy.utils.escape_identifier(bone)}"].location'
+    if loc is not None:
+        path = f'pose.bones["{bpy.utils.escape_identifier(root)}"].location'
         for c in range(3):
-            _write(action_api.new_fcurve(target, path, c, bone), frames, loc[:, c])
+            _write(action_api.new_fcurve(target, path, c, root), frames, loc[:, c])
+    ends = frames[[0, -1]] if len(frames) > 1 else frames[:1]
+    for path, value, group in const:  # rig settings held while the sign plays (e.g. Rigify's IK/FK switch)
+        _write(action_api.new_fcurve(target, path, 0, group), ends, np.full(len(ends), value))
     action = target.action
     action["signavatar_gloss"] = motion.gloss
     action["signavatar_source"] = motion.source
@@ -134,7 +156,7 @@ def key_motion(rig, motion, start: float = 1, speed: float = 1.0, scene_fps: flo
     motion frame); ``speed`` scales playback. ``name`` defaults to the motion's gloss.
     """
     err = mr.error()
-    binding = rig if isinstance(rig, RigBinding) else bind(rig)
+    binding = rig if hasattr(rig, "bones") and hasattr(rig, "obj") else bind(rig)
     if not (np.isfinite(speed) and 0.05 <= speed <= 20.0):
         raise err(f"speed must be between 0.05 and 20, got {speed}")
     obj = binding.obj

@@ -1,4 +1,4 @@
-"""Avatar operators: create a built-in avatar, or adopt the selected SMPL-X armature."""
+"""Avatar operators: create a built-in avatar, or adopt the selected armature (SMPL-X or any mapped humanoid)."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class SIGNAVATAR_OT_create_avatar(bpy.types.Operator):
 
 
 class SIGNAVATAR_OT_use_selected(bpy.types.Operator):
-    """Sign on the active armature (an SMPL-X-named rig, e.g. from the SMPL-X / Meshcapade add-on)"""
+    """Sign on the active armature: an SMPL-X rig, or any humanoid (Rigify, Mixamo, VRM, Unreal, ...) through its bone mapping"""
 
     bl_idname = "signavatar.use_selected_armature"
     bl_label = "Use Selected Armature"
@@ -62,7 +62,19 @@ class SIGNAVATAR_OT_use_selected(bpy.types.Operator):
             return {"CANCELLED"}
         context.scene.signavatar.armature = obj
         extra = ""
-        if binding.missing_optional:
+        if hasattr(binding, "mapping"):  # retargeted: keep the mapping on the rig, to review and edit
+            from .rig.props import store_mapping, stored_mapping
+
+            if stored_mapping(obj) is None:
+                store_mapping(obj, binding.mapping, mr.runtime("skeleton").JOINT_NAMES)
+            extra = f" via its {binding.mapping.source} bone mapping ({len(binding.bones)} joints"
+            if binding.unmapped:
+                shown = ", ".join(binding.unmapped[:6]) + (" ..." if len(binding.unmapped) > 6 else "")
+                extra += f"; not mapped: {shown}"
+            extra += "; see Avatar > Bone Mapping)"
+            if binding.warnings:
+                extra += "; " + "; ".join(binding.warnings[:3])
+        elif binding.missing_optional:
             extra = f" (no {', '.join(binding.missing_optional)}: those joints are left as they are)"
         self.report({"INFO"}, f"Signing on '{obj.name}'{extra}")
         return {"FINISHED"}

@@ -28,6 +28,11 @@ def bake_motion(context, binding: keying.RigBinding, frame_start: int, frame_end
     obj = binding.obj
     sk = mr.runtime("skeleton")
     frames = range(frame_start, frame_end + 1)
+    if hasattr(binding, "plan"):  # a retargeted humanoid: back through its mapping (rig.retarget_math)
+        from .rig import binding as retarget
+
+        poses, trans = retarget.bake(context, binding, frames)
+        return _motion(context, obj, poses.astype(np.float32), trans, frame_start, frame_end)
     quats = np.zeros((len(frames), len(binding.bones), 4))
     loc = np.zeros((len(frames), 3))
     pelvis = obj.pose.bones[binding.bones[binding.joints.index(0)]]
@@ -45,6 +50,12 @@ def bake_motion(context, binding: keying.RigBinding, frame_start: int, frame_end
     poses[:, list(binding.joints)] = rig_math.pose_from_bone_quaternions(quaternion.make_continuous(quats),
                                                                          binding.rest_quats)
     trans = rig_math.trans_from_pelvis_locations(loc, binding.pelvis_rest, binding.smplx_to_arm, binding.scale)
+    return _motion(context, obj, poses, trans, frame_start, frame_end)
+
+
+def _motion(context, obj, poses, trans, frame_start, frame_end):
+    scene = context.scene
+    sk = mr.runtime("skeleton")
     adt = obj.animation_data
     names = []
     if adt is not None:

@@ -57,6 +57,7 @@ MODEL_RUNTIME = [
     ("generate --image missing.png", "image not found"),
     ("generate --image afile.txt", "not an image"),
     ("generate hello --image afile.txt", "not both"),
+    ("generate --image afile.txt --image-mode embedding --prior gloss", "--prior gloss"),
     ("generate hello --checkpoint afolder", "incomplete model folder"),
     ("data preview clip.mp4 -o x.jpg", ".png"),
     ("data preview clip.mp4 -o x.png --frames 0", "--frames"),

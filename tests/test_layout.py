@@ -132,3 +132,18 @@ def test_constraints_pin_the_install():
             if not a.startswith("-"):
                 assert a.lower().replace("_", "-") in pins, f"{a} is installed but not pinned in constraints.txt"
     assert "jax" not in pins and "sentence-transformers" not in pins and "opencv-contrib-python" not in pins
+
+
+def test_rig_room_math_and_mapping_import_without_blender():
+    """signavatar_blender/rig/: the numpy-only modules never import bpy (directly or through a sibling)."""
+    pure = ("mapping.py", "retarget_math.py")
+    rig = REPO / "signavatar_blender" / "rig"
+    bad = [f"{p.relative_to(REPO)}:{line} imports {name}" for p in (rig / n for n in pure)
+           for line, name, level in imported_modules(p)
+           if name.split(".")[0] in ("bpy", "mathutils", "bmesh", "bpy_extras")
+           or (level and name.split(".")[0] in ("binding", "props", "ops_mapping", "importer"))]
+    assert not bad, "\n".join(bad)
+    code = ("import sys; from signavatar_blender.rig import mapping, retarget_math; "
+            "assert mapping.load_presets(); assert 'bpy' not in sys.modules, 'bpy was imported'")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

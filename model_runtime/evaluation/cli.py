@@ -42,6 +42,9 @@ def register(sub) -> None:
     p.add_argument("--temperature", type=float, default=1.0,
                    help="latent scale of the generated (Gen) clips: 1 samples the prior as in the paper; lower "
                         "trades diversity for recognisable signs")
+    p.add_argument("--prior", choices=["gloss", "normal"], default=None,
+                   help="latent prior of the Gen clips: the model's default (the per-gloss prior when the model "
+                        "has one), 'gloss', or 'normal' (z ~ N(0, I), the paper's)")
     p.add_argument("--batch-size", type=int, default=64, help="clips per model call")
     p.add_argument("--mm-min-samples", type=int, default=5,
                    help="multimodality uses glosses with at least this many clips in a group")
@@ -100,7 +103,7 @@ def run(args) -> int:
         torch.set_num_threads(args.threads)
     groups = tuple(g.strip() for g in args.groups.split(",") if g.strip())
     protocol = ProtocolConfig(seeds=args.seeds, split_kind=args.split, groups=groups, rec_sample=args.rec_sample,
-                              temperature=args.temperature,
+                              temperature=args.temperature, prior=args.prior or "",
                               batch_size=args.batch_size, max_clips=args.max_clips,
                               multimodality_min_samples=args.mm_min_samples, min_samples=args.min_samples,
                               min_signers=args.min_signers)

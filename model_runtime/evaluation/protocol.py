@@ -18,7 +18,7 @@ are the mean and 95 % Student-t interval over the seeds.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
@@ -51,6 +51,7 @@ class ProtocolConfig:
     multimodality_min_samples: int = 5  # glosses with fewer clips in a group are left out of multimodality
     rec_sample: bool = False  # sample the latent in reconstruction instead of decoding its mean
     temperature: float = 1.0  # latent scale of the Gen group (1 = the prior, the paper's generation)
+    prior: str = ""  # latent prior of the Gen group: "" = the model's default, "gloss" or "normal" (the paper's)
     batch_size: int = 64  # clips per model call
     max_clips: int = 0  # per split; 0 = all. A fixed seeded subset (same for every seed and group)
     min_samples: int = 0  # only glosses with at least this many clips in the dataset (0 = all)
@@ -118,6 +119,8 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
     if needs_model and model is None:
         raise SignAvatarError(f"groups {needs_model} need a trained model: pass --checkpoint RUN "
                               "(or evaluate Raw only with --groups raw)")
+    if model is not None and not config.prior and getattr(model, "default_prior", None):
+        config = replace(config, prior=model.default_prior)  # the report names the prior actually sampled
     t_start = time.time()
     seeds = list(range(config.first_seed, config.first_seed + config.seeds))
     model_fps = getattr(model, "fps", None) if model is not None else None
@@ -158,6 +161,8 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
                 else:
                     # temperature only when asked for: models without that option still evaluate
                     extra = {} if config.temperature == 1.0 else {"temperature": config.temperature}
+                    if config.prior:
+                        extra["prior"] = config.prior
                     out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s, **extra)
                 f, p = recognizer.run(out)
                 feats.append(f)

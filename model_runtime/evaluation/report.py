@@ -89,7 +89,9 @@ def markdown(result: dict, title: str) -> str:
         f"pairs; multimodality S_l = {p['multimodality_pairs']} pairs per gloss with ≥ "
         f"{p['multimodality_min_samples']} clips"
         + (f"; Gen sampled at temperature {p['temperature']:g} (latent scale)" if p.get("temperature", 1.0) != 1.0
-           else ""), "",
+           else "")
+        + ({"gloss": "; Gen latent prior: per-gloss (the model's default)",
+            "normal": "; Gen latent prior: N(0, I) (the paper's)"}.get(p.get("prior", ""), "")), "",
         table_i(result), "",
         "FID: train groups against Raw train, test groups against Raw test features. The Raw row's FID is the "
         "noise floor: two random halves of the Raw set against each other.", "",

@@ -22,8 +22,10 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-n", "--num", type=int, default=1, help="number of variations")
     p.add_argument("--temperature", type=float, default=1.0,
-                   help="latent scale: 1 samples the model's prior; lower gives clearer, less varied signs "
-                        "(0 = the most typical motion)")
+                   help="latent noise scale: 1 samples the model's prior; lower gives clearer, less varied signs")
+    p.add_argument("--prior", choices=("gloss", "normal"), default=None,
+                   help="latent prior: 'gloss' (near the sign's training clips; the default for a model with a "
+                        "latent prior) or 'normal' (z ~ N(0, I), the paper's sampling)")
     p.add_argument("--frames", type=int, default=None, help="length in frames at the model's fps "
                                                              "(default: the gloss's typical length)")
     p.add_argument("--fps", type=float, default=None, help="resample the output to this frame rate")
@@ -119,6 +121,9 @@ def check_args(args) -> None:
     if args.image is not None:
         from ..imageio import check_image
 
+        if args.image_mode == "embedding" and args.prior == "gloss":
+            problems.append("--prior gloss needs a sign; --image-mode embedding samples z ~ N(0, I) "
+                            "(drop --prior or use --image-mode nearest_gloss)")
         if args.text:
             problems.append(f"give the text to sign or --image, not both (got {shown(args.text, 30)} and --image)")
         try:
@@ -149,10 +154,10 @@ def run(args) -> int:
         _print_image_match(args.image, m)
         motions = [replace(x, source=f"{x.source}:image={Path(args.image).name}:score={m.score:.3f}")
                    for x in gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames,
-                                         temperature=args.temperature)]
+                                         temperature=args.temperature, prior=args.prior)]
     elif args.image:
         motions = gen.generate_from_image(args.image, seed=args.seed, n=args.num, frames=args.frames,
-                                          mode=args.image_mode, temperature=args.temperature)
+                                          mode=args.image_mode, temperature=args.temperature, prior=args.prior)
         print(f"image {args.image} -> its own embedding")
     else:
         if not args.text:
@@ -162,7 +167,7 @@ def run(args) -> int:
         how = "exact" if m.exact else f"similarity {m.score:.2f}"
         print(f"'{args.text}' -> {m.gloss} ({how})")
         motions = gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames,
-                               temperature=args.temperature)
+                               temperature=args.temperature, prior=args.prior)
     for path, motion in zip(_outputs(args.out, motions[0].gloss.replace(":", "_"), len(motions)), motions):
         motion = replace(motion, gender=args.gender)
         if args.fps is not None:

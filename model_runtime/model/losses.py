@@ -66,7 +66,11 @@ def fk_losses(pred_raw: torch.Tensor, target_raw: torch.Tensor, valid: torch.Ten
               fk: FKPositions) -> tuple[torch.Tensor, torch.Tensor]:
     """Joint-position MSE (m^2, mean over joints and valid frames) and joint-velocity MSE (m^2 per
     frame^2, mean over joints and pairs of consecutive valid frames). pred/target (B, T, F) raw."""
-    p, t = fk(pred_raw), fk(target_raw)  # (B, T, J, 3)
+    # padded frames hold zeros, which are no rotation: FK sees the rest pose there (and weight 0)
+    eye6 = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0], dtype=pred_raw.dtype, device=pred_raw.device)
+    rest = eye6.repeat(pred_raw.shape[-1] // 6)
+    keep = valid[..., None]
+    p, t = fk(torch.where(keep, pred_raw, rest)), fk(torch.where(keep, target_raw, rest))  # (B, T, J, 3)
     w = valid.to(p.dtype)
     n = w.sum().clamp(min=1) * p.shape[-2]
     pos = (((p - t) ** 2).sum(-1).sum(-1) * w).sum() / n

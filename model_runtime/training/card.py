@@ -91,15 +91,23 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
                                        "joints); legs and eyes output at rest, translation zero"],
                     ["input", f"6D rotations (first two matrix columns), {m.feat_dim} values per frame, normalised by "
                               "the training mean/std (`normalizer.safetensors`)"],
-                    ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"],
+                    ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"
+                              + (f", then time-normalised to {m.phase_frames} frames" if m.phase_frames else "")],
                     ["network", f"d_model {n.d_model} (= latent size), {n.enc_layers} encoder + {n.dec_layers} decoder "
                                 f"layers, {n.heads} heads, FF {n.ff_dim}, dropout {n.dropout}, semantic MLP "
                                 f"{cfg.encoder.dim}->{n.mlp_hidden}->{n.mlp_hidden}->{n.cond_dim} (encoder) / "
-                                f"->{n.d_model} (decoder bias)"],
+                                f"->{n.d_model} (decoder bias); decoder memory "
+                                + (f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1
+                                   else "one token z + bias")],
                     ["parameters", f"{n_params:,}" if n_params else "?"],
                     ["weights", f"`model.safetensors` ({t.save_dtype}); folder {size:.1f} MiB"],
                     ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
-                             f"(m^2) + {t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
+                             f"(m^2) + {t.fk_vel_weight:g} x FK joint-velocity MSE (m^2 per frame^2) + "
+                             f"{t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
+                    ["sampling", "per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of "
+                                 "the training posteriors of each gloss) by default; z ~ N(0, I), the paper's, with "
+                                 "`--prior normal`" if (run / "latent_prior.safetensors").is_file()
+                     else "z ~ N(0, I)"],
                     ["curriculum", ("mask_ratio = min(0.1 * floor(10 * epoch / epochs), 0.6) of the input frames "
                                     f"replaced by a {n.mask_token} mask vector") if t.curriculum else "off"],
                     ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "
@@ -154,8 +162,8 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
             "- Motions come from MediaPipe landmarks lifted to SMPL-X by our IK, not motion capture: depth, wrist "
             "twist and finger detail are only as good as that path; faces are reduced to jaw opening (no mouthing, "
             "eyebrows or gaze).",
-            "- Glosses with one training clip (most dictionary signs) are reproduced, not generalised: variations "
-            "around them are small and may drift from the sign.",
+            "- Glosses with one training clip (most dictionary signs) are reproduced, not generalised: the latent "
+            "prior keeps their samples around their own clip, so variations are small.",
             "- English gloss labels; the ASL filter relies on what each source states. Free text is matched to a "
             "known gloss by meaning, never signed from an unknown embedding: unknown words are refused.",
             f"- One clip is at most {m.max_frames} frames ({m.max_frames / m.fps:.1f} s); no body translation, legs at "

@@ -1,4 +1,5 @@
-"""The ``signavatar`` command line: ``render`` glosses, sentences, images or motion files in a batch.
+"""The ``signavatar`` command line: ``render`` glosses, sentences, images or motion files in a batch;
+``import-motion`` turns an animation on a humanoid rig into a motion file (:mod:`..rig.importer`).
 
 Two doors, one code path:
 
@@ -96,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signavatar", description="SignAvatar batch tools for Blender.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_render_parser(sub)
+    from ..rig import importer
+
+    importer.add_parser(sub)
     return parser
 
 

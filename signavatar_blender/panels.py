@@ -112,6 +112,20 @@ class SIGNAVATAR_PT_image(_Panel, bpy.types.Panel):
         col.enabled = not context.window_manager.signavatar.busy
         col.operator("signavatar.sign_from_image", icon="IMAGE_DATA")
         layout.label(text="Or drop an image on the 3D viewport", icon="INFO")
+        st = context.window_manager.signavatar
+        if st.image_result:
+            ok = not st.image_result.endswith(": no sign")
+            layout.label(text=st.image_result, icon="CHECKMARK" if ok else "ERROR")
+            col = layout.column(align=True)
+            col.scale_y = 0.8
+            for line in st.image_evidence.splitlines():
+                col.label(text=line, icon="DOT")
+        if st.image_suggestions:
+            layout.label(text="Or sign one of these (goes to the Sign field):")
+            flow = layout.grid_flow(columns=3, align=True)
+            for g in st.image_suggestions.split(","):
+                flow.operator("signavatar.use_suggestion", text=g).gloss = g
+        _progress(layout, context)
 
 
 class SIGNAVATAR_PT_video(_Panel, bpy.types.Panel):

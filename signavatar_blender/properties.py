@@ -55,10 +55,12 @@ class SignAvatarSceneSettings(bpy.types.PropertyGroup):
     sentence_hold: FloatProperty(name="Hold", default=0.0, min=0.0, max=10.0, soft_max=1.0, unit="TIME_ABSOLUTE",
                                  description="Seconds each word's last pose is held before the next word")
     image_path: StringProperty(name="Image", subtype="FILE_PATH", default="",
-                               description="A picture to sign (needs a CLIP model and its weights)")
+                               description="A picture to sign: a printed word, or a photo of one object")
     image_mode: EnumProperty(name="From Image", default="nearest_gloss", items=[
-        ("nearest_gloss", "Nearest Sign", "Sign the known gloss whose meaning is closest to the picture"),
-        ("embedding", "Picture Itself", "Condition the model on the picture's embedding directly (zero-shot)")])
+        ("nearest_gloss", "Nearest Sign", "Sign the known gloss the picture shows: a printed word read, or the "
+                                          "object recognised (CLIP models: the gloss closest to the picture)"),
+        ("embedding", "Picture Itself", "Condition the model on the picture's CLIP embedding directly (zero-shot; "
+                                        "CLIP models with their weights only)")])
 
     video_path: StringProperty(name="Video", subtype="FILE_PATH", default="",
                                description="A video of one signer performing one sign")
@@ -80,6 +82,9 @@ class SignAvatarUIState(bpy.types.PropertyGroup):
     started: FloatProperty(default=0.0)
     last_match: StringProperty(default="")
     suggestions: StringProperty(default="")  # comma separated
+    image_result: StringProperty(default="")  # what the last image was read as and the sign it became
+    image_evidence: StringProperty(default="")  # what was seen in it, one item per line
+    image_suggestions: StringProperty(default="")  # alternatives, comma separated
     install_running: BoolProperty(default=False)
     install_progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     install_message: StringProperty(default="")

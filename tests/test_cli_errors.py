@@ -27,6 +27,9 @@ def _setup(tmp: Path) -> None:
     (tmp / "quote.csv").write_text('gloss,seed\nhello,0\n"please,1\nthank you,2\n')
     (tmp / "latin1.csv").write_bytes(b"gloss\nhello\ncaf\xe9\n")
     (tmp / "bigseed.csv").write_text(f"gloss,seed\nhello,{2**70}\n")
+    (tmp / "pics").mkdir()
+    (tmp / "pics" / "notes.png").write_text("not a picture")
+    (tmp / "images.csv").write_text("image,gloss\n,hello\npics/notes.png,\n")
 
 
 def _cuda() -> bool:
@@ -51,6 +54,10 @@ MODEL_RUNTIME = [
     ("generate hello -n 0", "-n must be"),
     ("generate hello --temperature 5", "--temperature"),
     ("generate hello --image missing.png", "not found"),
+    ("generate --image missing.png", "image not found"),
+    ("generate --image afile.txt", "not an image"),
+    ("generate hello --image afile.txt", "not both"),
+    ("generate --image afile.txt --image-mode embedding --prior gloss", "--prior gloss"),
     ("generate hello --checkpoint afolder", "incomplete model folder"),
     ("data preview clip.mp4 -o x.jpg", ".png"),
     ("data preview clip.mp4 -o x.png --frames 0", "--frames"),
@@ -67,6 +74,11 @@ RENDER = [
     ("render hello --resolution 15x15", "--resolution"),
     ("render hello --shard 5/4", "--shard"),
     ("render --motion missing.npz", "not found"),
+    ("render --image missing.png", "image not found"),
+    ("render --image afile.txt", "not an image"),
+    ("render --image pics", "notes.png"),
+    ("render --input pics", "not an image"),
+    ("render --input images.csv", "images.csv line 3: 'notes.png' is not an image"),
 ]
 
 

@@ -67,7 +67,7 @@ def test_clip_encoder_text_and_image(clip_files, image, tmp_path):
     i = enc.encode_image([image])
     assert t.shape == (2, 32) and i.shape == (1, 32)
     assert np.allclose(np.linalg.norm(np.vstack([t, i]), axis=1), 1, atol=1e-5)
-    with pytest.raises(SignAvatarError, match="not a readable image"):
+    with pytest.raises(SignAvatarError, match="not an image this reader knows"):
         bad = tmp_path / "bad.png"
         bad.write_bytes(b"nope")
         enc.encode_image([bad])

@@ -2,6 +2,7 @@
 
     python -m model_runtime generate drink -o drink.npz
     python -m model_runtime generate "thank you" -n 3 --seed 7 -o out/thanks.npz   # thanks_0..2.npz
+    python -m model_runtime generate --image photo.jpg -o out/photo.npz             # a printed word or an object
     python -m model_runtime generate --list                                         # the vocabulary
 """
 
@@ -30,8 +31,12 @@ def register(sub) -> None:
     p.add_argument("--fps", type=float, default=None, help="resample the output to this frame rate")
     p.add_argument("--gender", choices=("neutral", "female", "male"), default="neutral",
                    help="body recorded in the file")
-    p.add_argument("--image", default=None, help="generate from an image instead of text (CLIP models only)")
-    p.add_argument("--image-mode", choices=("nearest_gloss", "embedding"), default="nearest_gloss")
+    p.add_argument("--image", default=None,
+                   help="generate from an image instead of text: printed words are read and objects recognised "
+                        "offline (any model); CLIP models with --clip-weights match the image by CLIP instead")
+    p.add_argument("--image-mode", choices=("nearest_gloss", "embedding"), default="nearest_gloss",
+                   help="nearest_gloss: the known sign the image shows; embedding: condition on the image's CLIP "
+                        "embedding (CLIP models only)")
     p.add_argument("--clip-weights", default=None, help="open_clip weights file for CLIP-conditioned models")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto")
     p.add_argument("--list", action="store_true", help="print the model's vocabulary and exit")
@@ -51,6 +56,19 @@ def _outputs(out, name: str, n: int) -> list[Path]:
     if n == 1:
         return [base]
     return [base.with_name(f"{base.stem}_{k}{base.suffix}") for k in range(n)]
+
+
+def _print_image_match(path, m) -> None:
+    """What an image was read as (offline reader: its evidence; CLIP: the similarity) and its alternatives."""
+    evidence = getattr(m, "evidence", ())
+    how = m.summary if evidence else f"CLIP similarity {m.score:.2f} \u2192 {m.gloss}"
+    print(f"image {path}: {how} (score {m.score:.2f})")
+    for e in evidence[1:]:
+        print(f"  also seen: {e.describe()}")
+    for note in getattr(m, "notes", ()):
+        print(f"  note: {note}")
+    if m.suggestions:
+        print(f"  alternatives: {', '.join(m.suggestions)}")
 
 
 def check_args(args) -> None:
@@ -100,8 +118,18 @@ def check_args(args) -> None:
                 check_weights_file(w)
             except SignAvatarError as e:
                 problems.append(str(e))
-    if args.image is not None and not Path(args.image).is_file():
-        problems.append(f"--image file not found: {shown(args.image)}")
+    if args.image is not None:
+        from ..imageio import check_image
+
+        if args.image_mode == "embedding" and args.prior == "gloss":
+            problems.append("--prior gloss needs a sign; --image-mode embedding samples z ~ N(0, I) "
+                            "(drop --prior or use --image-mode nearest_gloss)")
+        if args.text:
+            problems.append(f"give the text to sign or --image, not both (got {shown(args.text, 30)} and --image)")
+        try:
+            check_image(args.image)  # the header only: a missing, foreign or oversized file is named here
+        except SignAvatarError as e:
+            problems.append(f"--image: {e}")
     if problems:
         raise SignAvatarError("; ".join(problems))
 
@@ -121,10 +149,16 @@ def run(args) -> int:
             info = gen.info(g)
             print(f"{g}\t{info['samples']} clips\t{info['frames']} frames")
         return 0
-    if args.image:
+    if args.image and args.image_mode == "nearest_gloss":
+        m = gen.match_image(args.image)
+        _print_image_match(args.image, m)
+        motions = [replace(x, source=f"{x.source}:image={Path(args.image).name}:score={m.score:.3f}")
+                   for x in gen.generate(m.gloss, seed=args.seed, n=args.num, frames=args.frames,
+                                         temperature=args.temperature, prior=args.prior)]
+    elif args.image:
         motions = gen.generate_from_image(args.image, seed=args.seed, n=args.num, frames=args.frames,
                                           mode=args.image_mode, temperature=args.temperature, prior=args.prior)
-        print(f"image {args.image} -> {motions[0].gloss}")
+        print(f"image {args.image} -> its own embedding")
     else:
         if not args.text:
             raise SignAvatarError("say what to sign: 'python -m model_runtime generate drink -o drink.npz' "

@@ -259,7 +259,13 @@ class Generator:
         return self._decode(z, emb, ls)
 
     def match_image(self, path) -> GlossMatch:
-        """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot)."""
+        """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot).
+
+        Text-conditioned models (the shipped MiniLM model): read text / recognise the object offline
+        (:func:`model_runtime.vision.understand_image`, an ``ImageMatch`` with evidence)."""
+        if self._m.config.encoder.kind != "clip":
+            from ..vision.understand import understand_image
+            return understand_image(path, self)
         emb = self._image_embedding(path)
         ranked = self._m.table.rank(emb, k=6)
         return GlossMatch(gloss=ranked[0][0], score=ranked[0][1], exact=False,
@@ -268,7 +274,8 @@ class Generator:
     def _image_embedding(self, path) -> np.ndarray:
         if self._m.config.encoder.kind != "clip":
             raise SignAvatarError(f"this model is conditioned on the text-only {self.encoder_id} encoder, so it cannot "
-                                  "read images; use a model trained with a CLIP encoder "
+                                  "sign an image's own embedding (use the nearest-gloss mode); use a model trained "
+                                  "with a CLIP encoder "
                                   "('python -m model_runtime train --encoder clip:ViT-B-32 --clip-weights FILE')")
         if not Path(path).is_file():
             raise SignAvatarError(f"image not found: {path}")

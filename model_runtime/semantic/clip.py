@@ -169,8 +169,8 @@ class ClipEncoder(SemanticEncoder):
 
         images, problems = [], []
         for p in paths:  # bounded decode before the (slow) model load: bad files are named first
-            try:
-                images.append(load_image(p))
+            try:  # the one decode (huge, CMYK, 16-bit, animated, rotated files), shared with the offline reader
+                images.append(load_image(p).pil())
             except SignAvatarError as e:
                 problems.append(str(e))
         if problems:

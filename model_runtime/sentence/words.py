@@ -67,7 +67,8 @@ def letter_table(vocabulary) -> dict[str, str]:
     return table
 
 
-def _try_match(generator, text: str):
+def match_or_none(generator, text: str):
+    """The model's match for ``text`` (a GlossMatch), or None where it refuses (no sign close enough)."""
     try:
         return generator.match(text)
     except SignAvatarError:
@@ -86,12 +87,12 @@ def plan_words(words, generator, max_ngram: int = 3) -> list[WordPlan]:
     while k < len(tokens):
         found = None
         for n in range(min(max_ngram, len(tokens) - k), 1, -1):  # "thank you" before "thank"
-            m = _try_match(generator, " ".join(tokens[k:k + n]))
+            m = match_or_none(generator, " ".join(tokens[k:k + n]))
             if m is not None and m.exact:
                 found = (n, m)
                 break
         if found is None:
-            m = _try_match(generator, tokens[k])
+            m = match_or_none(generator, tokens[k])
             # a word is never shown as a letter sign by meaning alone ("zq" is not the letter Z): spell it
             if m is not None and (m.exact or len(tokens[k]) == 1 or len(bare_letter(m.gloss)) != 1):
                 found = (1, m)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .. import mr
 from .cli import EXIT_FAILED, EXIT_OK
-from .jobs import MOTION, SENTENCE, RenderJob, shard
 from . import interrupt
+from .jobs import IMAGE, MOTION, SENTENCE, RenderJob, shard
 from .outputs import describe
 from .records import (FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate, write_record,
                       write_summary)
@@ -62,6 +62,16 @@ class MotionSource:
                                                            hold=s.hold, speed=s.speed, temperature=s.temperature)
             motion, what, notices = res.motion, " ".join(res.glosses), list(res.notices)
             spans = [(r.gloss, r.start, r.end - 1) for r in res.ranges]
+        elif job.kind == IMAGE:
+            if s.library:
+                raise mr.error()("images need the model (they are read by it): drop --library for image jobs")
+            gen = self.generator()
+            match = gen.match_image(job.text)
+            summary = getattr(match, "summary", f"CLIP similarity {match.score:.2f} \u2192 {match.gloss}")
+            notices.append(f"{Path(job.text).name}: {summary}")
+            notices.extend(getattr(match, "notes", ()))
+            motion = gen.generate(match.gloss, seed=job.seed, n=1, temperature=s.temperature)[0]
+            what = match.gloss
         else:
             gen = self.generator()
             match = gen.match(job.text)
@@ -78,12 +88,12 @@ class MotionSource:
 
 def _shaping(settings: RenderSettings, job: RenderJob) -> dict:
     d = {**settings.shaping(), "text": job.text, "seed": job.seed, "kind": job.kind}
-    if job.kind == MOTION:  # a changed motion file is rendered again
+    if job.kind in (MOTION, IMAGE):  # a changed motion or image file is rendered again
         try:
             st = os.stat(job.text)
-            d["motion_file"] = [st.st_size, st.st_mtime_ns]
+            d[f"{job.kind}_file"] = [st.st_size, st.st_mtime_ns]
         except OSError:  # gone since the batch started: the job fails when it loads the file
-            d["motion_file"] = None
+            d[f"{job.kind}_file"] = None
     return d
 
 

@@ -1,4 +1,4 @@
-"""The ``signavatar`` command line: ``render`` glosses, sentences or motion files in a batch;
+"""The ``signavatar`` command line: ``render`` glosses, sentences, images or motion files in a batch;
 ``import-motion`` turns an animation on a humanoid rig into a motion file (:mod:`..rig.importer`).
 
 Two doors, one code path:
@@ -44,9 +44,13 @@ def add_render_parser(sub) -> argparse.ArgumentParser:
     src.add_argument("glosses", nargs="*", metavar="GLOSS", help="glosses or words (the model matches free text)")
     src.add_argument("--input", "-i", action="append", default=[], metavar="FILE",
                      help="job file: .txt (one gloss per line, # comments) or .csv with a header "
-                          "'gloss' or 'sentence', optional 'seed' and 'name' (repeatable)")
+                          "'gloss', 'sentence' or 'image' (a path relative to the CSV), optional 'seed' and 'name'; "
+                          "or a folder of images, one clip each (repeatable)")
     src.add_argument("--sentence", "-s", action="append", default=[], metavar="TEXT",
                      help="words signed as one clip with transitions; unknown words are fingerspelled (repeatable)")
+    src.add_argument("--image", action="append", default=[], metavar="FILE|DIR",
+                     help="sign what an image shows (a printed word, or a photo of one object); a folder renders "
+                          "one clip per image in it (repeatable)")
     src.add_argument("--motion", action="append", default=[], metavar="NPZ",
                      help="render an existing SMPL-X motion file instead of generating (repeatable)")
     src.add_argument("--model", metavar="DIR", help="model folder (default: the shipped model)")
@@ -127,7 +131,8 @@ def run_render(args) -> int:
             raise mr.error()("; ".join(problems))
         from .jobs import make_jobs
 
-        jobs = make_jobs(args.glosses, args.sentence, args.input, settings.seed, settings.motion_files)
+        jobs = make_jobs(args.glosses, args.sentence, args.input, settings.seed, settings.motion_files,
+                         images=tuple(args.image))
     except mr.error() as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

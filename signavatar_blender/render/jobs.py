@@ -1,9 +1,11 @@
 """What a batch renders: jobs from the command line or a file, names, shards (stdlib only).
 
-A job is one clip: a gloss (or free text the model matches), a sentence, or an existing
-motion file, with a seed and an output name. Files: a text file has one gloss per line (``#`` starts a comment); a CSV
-file has a header with ``gloss`` or ``sentence`` and optionally ``seed`` and ``name``
-columns. Shards are 1-based: ``--shard 2/4`` renders jobs 2, 6, 10, ... (every 4th job,
+A job is one clip: a gloss (or free text the model matches), a sentence, an image (a printed
+word or a photo of an object, read by the model's ``match_image``) or an existing motion
+file, with a seed and an output name. Files: a text file has one gloss per line (``#`` starts a comment); a CSV
+file has a header with ``gloss``, ``sentence`` or ``image`` (a path, relative to the CSV's folder) and optionally
+``seed`` and ``name`` columns; a folder (``--input DIR`` or ``--image DIR``) gives one image job per image file in it,
+in name order. Shards are 1-based: ``--shard 2/4`` renders jobs 2, 6, 10, ... (every 4th job,
 in input order, starting with the 2nd), so a job array of n machines splits a
 dictionary evenly whatever order the glosses are in.
 """
@@ -19,12 +21,14 @@ from .. import mr
 
 
 
-GLOSS, SENTENCE, MOTION = "gloss", "sentence", "motion"
+GLOSS, SENTENCE, MOTION, IMAGE = "gloss", "sentence", "motion", "image"
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 
 @dataclass(frozen=True)
 class RenderJob:
-    """One clip: ``text`` is a gloss, words to sign in order (``sentence``) or a ``.npz`` path (``motion``)."""
+    """One clip: ``text`` is a gloss, words to sign in order (``sentence``), an image path (``image``) or a ``.npz``
+    path (``motion``)."""
 
     text: str
     seed: int
@@ -93,9 +97,32 @@ def _csv_records(path: Path, lines: list[str]) -> list[tuple[int, list[str]]]:
     return out
 
 
+def image_problem(path) -> str | None:
+    """Why ``path`` cannot be an image job (missing, not an image, too many pixels), read from its header only."""
+    try:
+        mr.runtime("imageio").check_image(path)
+    except mr.error() as e:
+        return str(e)
+    return None
+
+
+def image_folder(path) -> list[tuple[str, int, str, str]]:
+    """Image rows ``(path, None, stem, image)`` for every image file directly in folder ``path``, in name order."""
+    files = sorted(p for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise mr.error()(f"{path}: no image files in this folder ({', '.join(IMAGE_EXTENSIONS)})")
+    problems = [x for x in map(image_problem, files) if x]
+    if problems:  # every unusable image named at once, before anything renders
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise mr.error()(f"{path}: " + "; ".join(problems[:5]) + more)
+    return [(str(p), None, p.stem, IMAGE) for p in files]
+
+
 def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
-    """Rows ``(text, seed, name, kind)`` of a job file (``name`` may be empty)."""
+    """Rows ``(text, seed, name, kind)`` of a job file or an image folder (``name`` may be empty)."""
     path = Path(path)
+    if path.is_dir():
+        return [(p, default_seed, n, k) for p, _, n, k in image_folder(path)]
     if not path.is_file():
         raise mr.error()(f"job file not found: {path}")
     text = _read_text(path)
@@ -106,9 +133,9 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
         records = _csv_records(path, lines)
         header = records[0][1] if records else []
         cols = [c.strip().lower() for c in header]
-        if "gloss" not in cols and "sentence" not in cols:
-            raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss' or 'sentence' column "
-                                   f"(optional 'seed' and 'name'); found {cols or 'no header'}")
+        if not {GLOSS, SENTENCE, IMAGE} & set(cols):
+            raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss', 'sentence' or 'image' column "
+                             f"(optional 'seed' and 'name'); found {cols or 'no header'}")
         for n, values in records[1:]:
             if not any(v.strip() for v in values):
                 continue  # blank row
@@ -117,16 +144,24 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
                                 "(a comma inside a gloss needs quotes)")
                 continue
             row = {k: v.strip() for k, v in zip(cols, values) if k}
-            gloss, sentence = row.get("gloss", ""), row.get("sentence", "")
+            given = [(k, row[k]) for k in (GLOSS, SENTENCE, IMAGE) if row.get(k)]
             where = f"{path.name} line {n}"
-            if gloss and sentence:
-                problems.append(f"{where}: give a gloss or a sentence, not both")
+            if len(given) > 1:
+                problems.append(f"{where}: give one of gloss, sentence or image, not {' and '.join(k for k, _ in given)}")
                 continue
-            if not gloss and not sentence:
+            if not given:
                 continue  # blank row
+            kind, text = given[0]
+            if kind == IMAGE:
+                image = Path(text) if Path(text).is_absolute() else path.parent / text
+                problem = image_problem(image)
+                if problem:
+                    problems.append(f"{where}: {problem}")
+                    continue
+                text = str(image)
             seed = _int(row["seed"], where, problems) if row.get("seed") else default_seed
             if seed is not None:
-                rows.append((gloss or sentence, seed, row.get("name", ""), SENTENCE if sentence else GLOSS))
+                rows.append((text, seed, row.get("name", "") or (Path(text).stem if kind == IMAGE else ""), kind))
     else:
         for line in text.splitlines():
             gloss = line.split("#", 1)[0].strip()
@@ -137,8 +172,9 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
     return rows
 
 
-def make_jobs(glosses, sentences, files, seed: int, motions=()) -> list[RenderJob]:
-    """All jobs, in order: command-line glosses, sentences, each file's rows, then motion files.
+def make_jobs(glosses, sentences, files, seed: int, motions=(), images=()) -> list[RenderJob]:
+    """All jobs, in order: command-line glosses, sentences, each file's rows, images (files or folders), then motion
+    files.
 
     Default names are the gloss (plus ``_seedN`` when the seed is not the batch's) or the
     motion file's stem;
@@ -147,17 +183,25 @@ def make_jobs(glosses, sentences, files, seed: int, motions=()) -> list[RenderJo
     rows = [(g, seed, "", GLOSS) for g in glosses] + [(s, seed, "", SENTENCE) for s in sentences]
     for f in files:
         rows.extend(read_job_file(f, seed))
+    for im in images:
+        if Path(im).is_dir():
+            rows.extend((p, seed, n, k) for p, _, n, k in image_folder(im))
+        else:
+            problem = image_problem(im)
+            if problem:
+                raise mr.error()(f"--image: {problem}")
+            rows.append((str(im), seed, Path(im).stem, IMAGE))
     missing = [str(m) for m in motions if not Path(m).is_file()]
     if missing:
         raise mr.error()(f"motion files not found: {', '.join(missing)}")
     rows.extend((str(m), seed, Path(m).stem, MOTION) for m in motions)
     jobs: list[RenderJob] = []
     too_long = [f"a job of {len(text)} characters (starts {text[:30]!r}...)" for text, _, _, kind in rows
-                if kind != MOTION and len(text) > MAX_TEXT_CHARS]
+                if kind not in (MOTION, IMAGE) and len(text) > MAX_TEXT_CHARS]
     if too_long:
         raise mr.error()(f"at most {MAX_TEXT_CHARS} characters per gloss or sentence: " + "; ".join(too_long[:3]))
     for text, s, name, kind in rows:
-        text = text if kind == MOTION else " ".join(text.split())
+        text = text if kind in (MOTION, IMAGE) else " ".join(text.split())
         stem = safe_name(name) if name else safe_name(text) + ("" if s == seed else f"_seed{s}")
         jobs.append(RenderJob(text=text, seed=s, name=stem, kind=kind))
     seen: dict[str, RenderJob] = {}
@@ -170,7 +214,8 @@ def make_jobs(glosses, sentences, files, seed: int, motions=()) -> list[RenderJo
         raise mr.error()("duplicate output names: " + "; ".join(clashes) +
                                ". Give different seeds or a 'name' column in a CSV job file")
     if not jobs:
-        raise mr.error()("nothing to render: give glosses, --sentence TEXT, --input FILE or --motion NPZ")
+        raise mr.error()("nothing to render: give glosses, --sentence TEXT, --input FILE, --image FILE|DIR or "
+                         "--motion NPZ")
     return jobs
 
 

@@ -263,7 +263,7 @@ def test_sign_from_image_with_a_clip_model(addon, clip_model, tmp_path):
     bad = tmp_path / "broken.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a picture")
     before = scene_fingerprint()
-    with pytest.raises(RuntimeError, match="not a readable image"):
+    with pytest.raises(RuntimeError, match="not an image this reader knows"):
         bpy.ops.signavatar.sign_from_image(filepath=str(bad))
     assert scene_fingerprint() == before
 
@@ -279,6 +279,31 @@ def test_image_without_weights_file_is_refused(addon, tmp_path):
     with pytest.raises(RuntimeError, match="CLIP weights file not found"):
         bpy.ops.signavatar.sign_from_image(filepath=str(img))
     assert scene_fingerprint() == before
+
+
+def test_sign_from_image_with_the_shipped_model_reads_the_word(addon, default_model, tmp_path):
+    """A printed word dropped on the viewport becomes its sign; an unreadable picture is refused, scene unchanged."""
+    import bpy
+    import matplotlib
+    from PIL import Image, ImageDraw, ImageFont
+
+    prefs().model_folder = str(default_model)
+    rig = avatar(bpy)
+    font = ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans-Bold.ttf"), 80)
+    img = Image.new("RGB", (480, 240), "white")
+    ImageDraw.Draw(img).text((240, 120), "HELLO", fill="black", font=font, anchor="mm")
+    img.save(tmp_path / "hello.png")
+    assert bpy.ops.signavatar.sign_from_image(filepath=str(tmp_path / "hello.png")) == {"FINISHED"}
+    st = bpy.context.window_manager.signavatar
+    assert len(strips(rig)) == 1 and st.image_result.startswith("hello.png: read \u201chello\u201d")
+    assert st.image_result.endswith("\u2192 hello") and "read" in st.image_evidence
+    noise = np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    before = scene_fingerprint()
+    with pytest.raises(RuntimeError, match="no sign for noise.png"):
+        bpy.ops.signavatar.sign_from_image(filepath=str(tmp_path / "noise.png"))
+    assert scene_fingerprint() == before
+    assert st.image_result == "noise.png: no sign" and st.image_suggestions
 
 
 # ---- video ---------------------------------------------------------------------------------------

@@ -146,14 +146,18 @@ def test_panels_say_why_features_are_unavailable(addon, monkeypatch):
     assert "Install Dependencies" in video
 
 
-def test_image_panel_explains_missing_clip_weights(addon):
+def test_image_panel_works_without_clip_and_shows_what_was_seen(addon):
     import bpy
 
     text = " ".join(e[1] for e in draw("SIGNAVATAR_PT_image") if e[0] == "label")
-    assert "CLIP weights" in text
-    assert not bpy.ops.signavatar.sign_from_image.poll()
-    with pytest.raises(RuntimeError, match="CLIP weights"):
-        bpy.ops.signavatar.sign_from_image(filepath="/nonexistent.png")
+    assert "CLIP" not in text and bpy.ops.signavatar.sign_from_image.poll()
+    st = bpy.context.window_manager.signavatar
+    st.image_result = "cup.png: looks like espresso (0.95) \u2192 coffee"
+    st.image_evidence = "looks like espresso (0.95) \u2192 coffee\nlooks like cup (0.01)"
+    st.image_suggestions = "tea,cocoa"
+    log = draw("SIGNAVATAR_PT_image")
+    assert ("label", st.image_result) in log and ("label", "looks like cup (0.01)") in log
+    assert [e[2] for e in log if e[0] == "operator" and e[1] == "signavatar.use_suggestion"] == ["tea", "cocoa"]
 
 
 def test_preferences_draw_and_accessor(addon):

@@ -34,7 +34,7 @@ def test_every_problem_in_a_job_file_is_named_at_once(tmp_path):
     bad.write_text("gloss,seed,sentence\nbook,x,\nwater,1,hello\n")
     with pytest.raises(SignAvatarError) as e:
         make_jobs([], [], [bad], seed=0)
-    assert "line 2: seed must be a whole number" in str(e.value) and "line 3: give a gloss or a sentence" in str(e.value)
+    assert "line 2: seed must be a whole number" in str(e.value) and "line 3: give one of gloss, sentence or image" in str(e.value)
     headerless = tmp_path / "plain.csv"
     headerless.write_text("book,1\n")
     with pytest.raises(SignAvatarError, match="needs a header"):

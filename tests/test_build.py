@@ -36,7 +36,8 @@ def fake_solve(seq, gender="neutral"):
     """Stand-in IK: the right wrist's image height goes into joint 21 so trimming is visible in the output."""
     T = seq.num_frames
     poses = np.zeros((T, 55, 3), np.float32)
-    poses[:, 21, 0] = np.arange(T, dtype=np.float32)  # frame number, to check which frames were kept
+    # frame number / 100 (within the axis-angle limit of a motion file), to check which frames were kept
+    poses[:, 21, 0] = np.arange(T, dtype=np.float32) / 100
     quality = dict(GOOD)
     if seq.meta.get("clip_id") in BAD_CLIPS:
         quality["reproj_body"] = 0.4
@@ -199,7 +200,7 @@ def test_build_filters_merges_splits_and_documents(tmp_path, sources):
     assert (tmp_path / "ds" / "clips" / f"{recs.clip_id[0]}.npz").is_file()
     # trimmed clips are the frames the verdict kept
     r = ds.records[0]
-    assert ds.clip_poses(0)[0, 21, 0] == int(r["trim_start"]) and r["frames"] == int(r["trim_stop"]) - int(
+    assert round(float(ds.clip_poses(0)[0, 21, 0]) * 100) == int(r["trim_start"]) and r["frames"] == int(r["trim_stop"]) - int(
         r["trim_start"])
 
 

@@ -75,6 +75,8 @@ def test_gloss_prior_sampling_is_deterministic_and_stays_at_the_glosses_own_clip
         assert np.median(own) > 0.05  # but not copies of the clip's latent
     z0, _ = prior.sample([2] * 50, torch.Generator().manual_seed(0), temperature=0.0)
     assert np.isin(z0.numpy().round(4), mus.astype(np.float32).round(4)).all()  # temperature 0: the centres
+    few, _ = prior.sample(rows[:3], torch.Generator().manual_seed(3))
+    assert torch.equal(few, z1[:3])  # sample k does not depend on how many are drawn
 
 
 def test_gloss_prior_file_round_trip_and_refusals(tmp_path):

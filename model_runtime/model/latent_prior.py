@@ -90,8 +90,9 @@ class GlossPrior:
     def sample(self, gloss_rows, generator, temperature: float = 1.0):
         """Latents (N, D) torch float32 and default lengths (N,) for gloss rows ``gloss_rows`` (N,).
 
-        ``generator``: a seeded CPU ``torch.Generator`` (same seed, same latents). One uniform draw
-        per sample picks the centre, then D normal draws the offset.
+        ``generator``: a seeded CPU ``torch.Generator`` (same seed, same latents; sample k does not
+        depend on how many are drawn). Per sample, one uniform draw picks the centre, then D normal
+        draws give the offset.
         """
         import torch
 
@@ -99,9 +100,14 @@ class GlossPrior:
         starts, counts = self._index()
         if len(rows) and (rows.min() < 0 or rows.max() >= len(counts) or (counts[rows] == 0).any()):
             raise SignAvatarError("latent prior: a gloss row without centres was asked for")
-        u = torch.rand(len(rows), generator=generator, dtype=torch.float64).numpy()
+        # per sample: one uniform (the centre), then D normals (the offset), so that sample k is the same
+        # whatever the number of samples drawn with the seed
+        u = np.zeros(len(rows))
+        eps = torch.zeros((len(rows), self.dim))
+        for k in range(len(rows)):
+            u[k] = float(torch.rand((), generator=generator, dtype=torch.float64))
+            eps[k] = torch.randn(self.dim, generator=generator)
         pick = starts[rows] + np.minimum((u * counts[rows]).astype(np.int64), counts[rows] - 1)
-        eps = torch.randn((len(rows), self.dim), generator=generator)
         z = torch.from_numpy(self.centres[pick]) + float(temperature) * torch.from_numpy(self.scale[rows]) * eps
         return z, self.frames[pick].copy()
 

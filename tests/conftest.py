@@ -32,3 +32,25 @@ def require_shared(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def shared() -> Path:
     return require_shared()
+
+
+# bpy 4.5 can block the interpreter's exit: its global state destructor waits on a condition variable
+# (~GlobalState -> pthread_cond_destroy, seen after the whole suite had passed), so a finished run never
+# returns. Once pytest has printed its summary, a process that imported bpy ends at once with pytest's status.
+_EXIT_STATUS: dict = {}
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS["status"] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    import os
+    import sys
+
+    if "bpy" in sys.modules and "status" in _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS["status"])

@@ -256,3 +256,26 @@ def test_resume_continues_exactly(tmp_path):
     card = (part / "MODEL_CARD.md").read_text()  # the whole run's command, not the --resume call's
     assert "--resume" not in card and "--batch-size 8" in card and f"--out {part}" in card
     assert main(["train", "--out", str(part), "--resume", *common]) == 2  # nothing left to resume
+
+
+def test_bfloat16_training_learns_like_float32_and_is_recorded(tmp_path):
+    """``--precision bfloat16`` autocasts only the network's forward pass: the run learns about as
+    well as a float32 one, its config and card say so, and a bad value is refused."""
+    from model_runtime.cli import main
+    from model_runtime.training.loop import read_log
+
+    from model_synth import TINY_NET
+
+    data = synth_dataset(tmp_path / "d", ["drink", "eat", "car"], 6)
+    common = ["--data", str(data), "--epochs", "30", "--batch-size", "8", "--save-every", "30", "--quiet", "--lr", "0.003",
+              "--dropout", "0.0", *TINY_NET]
+    assert main(["train", "--out", str(tmp_path / "f32"), *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "bf16"), "--precision", "bfloat16", *common]) == 0
+    f32, bf16 = read_log(tmp_path / "f32"), read_log(tmp_path / "bf16")
+    assert bf16[-1]["recon"] < bf16[0]["recon"] / 2, (bf16[0]["recon"], bf16[-1]["recon"])
+    assert bf16[-1]["recon"] < 1.5 * f32[-1]["recon"], (bf16[-1]["recon"], f32[-1]["recon"])
+    assert ModelConfig.load(tmp_path / "bf16" / "config.json").train.precision == "bfloat16"
+    card = (tmp_path / "bf16" / "MODEL_CARD.md").read_text()
+    assert "--precision bfloat16" in card and "bfloat16 autocast" in card
+    assert main(["train", "--out", str(tmp_path / "bad"), "--precision", "float8", *common]) == 2
+    assert not (tmp_path / "bad" / "config.json").exists()

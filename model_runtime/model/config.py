@@ -90,6 +90,9 @@ class TrainConfig:
     max_clips_per_gloss: int = 0  # > 0: per epoch, a fresh random subset of at most this many clips per gloss
     save_every: int = 25  # epochs between checkpoints
     save_dtype: str = "float16"  # dtype of model.safetensors ("float16" or "float32")
+    # matmul precision of the network's forward pass during training: "float32", or "bfloat16" autocast
+    # (losses, FK and the optimiser stay float32; ~1.5x faster steps on AVX-512-BF16 CPUs and on GPUs)
+    precision: str = "float32"
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ def validate(cfg: ModelConfig) -> list[str]:
     t = cfg.train
     if t.split not in ("train", "all"):
         out.append(f"train.split must be 'train' or 'all', got {t.split!r}")
+    if t.precision not in ("float32", "bfloat16"):
+        out.append(f"train.precision must be float32 or bfloat16, got {t.precision!r}")
     if t.save_dtype not in ("float16", "float32"):
         out.append(f"train.save_dtype must be float16 or float32, got {t.save_dtype!r}")
     if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0 or t.save_every < 1:

@@ -113,6 +113,7 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
                     ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "
                                   f"weight decay {t.weight_decay:g}, batch {t.batch_size}, grad clip {t.grad_clip:g}, "
                                   f"{t.epochs} epochs"
+                                  + (", bfloat16 autocast forward pass" if t.precision == "bfloat16" else "")
                                   + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
                                      if t.max_clips_per_gloss else "")],
                     ["free text", f"spelling normalisation, else {cfg.encoder.id} cosine >= {cfg.match_threshold:g} "

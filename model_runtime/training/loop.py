@@ -260,6 +260,8 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
             lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
             log_path.write_text("".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
 
+        autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16,
+                                  enabled=tc.precision == "bfloat16")
         t_start = time.time()
         last: dict = {}
         bar = tqdm(range(start_epoch, tc.epochs), desc="training", unit="epoch", disable=not (progress and is_main),
@@ -288,10 +290,11 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
                 x, valid = x.to(device), valid.to(device)
                 emb = table_emb[torch.as_tensor(gloss_ids[idx], device=device)]
                 frame_mask = sample_frame_mask(valid, ratio, gen)
-                out = model(normalizer.normalise(x), valid, emb, frame_mask, gen)
-                pred = normalizer.denormalise(out.recon)
+                with autocast:
+                    out = model(normalizer.normalise(x), valid, emb, frame_mask, gen)
+                pred = normalizer.denormalise(out.recon.float())
                 recon = masked_mse(pred, x, valid)
-                kl = kl_divergence(out.mu, out.logvar)
+                kl = kl_divergence(out.mu.float(), out.logvar.float())
                 loss = recon + tc.kl_weight * kl
                 fk_term = torch.zeros((), device=device)
                 if tc.fk_weight > 0 or tc.fk_vel_weight > 0:

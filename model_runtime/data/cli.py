@@ -2,7 +2,8 @@
 
 Each subcommand is registered by its own module's ``register(subparsers)`` (stdlib-only
 imports at top level): ``build`` and ``sources`` from :mod:`.build_cli`; ``check`` and
-``preview`` from ``..ik.cli`` when the inverse kinematics part is present.
+``preview`` from ``..ik.cli`` when the inverse kinematics part is present; ``consistency``
+from :mod:`.consistency_cli`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import importlib
 import importlib.util
 
 # subcommand modules, relative to this package, in --help order
-SUBCOMMAND_MODULES = (".build_cli", "..ik.cli")
+SUBCOMMAND_MODULES = (".build_cli", ".consistency_cli", "..ik.cli")
 
 
 def register(sub) -> None:

@@ -11,7 +11,7 @@ from conftest import sub
 
 
 def test_installer_lines_are_parsed(addon):
-    deps = sub("signavatar_blender.deps")
+    deps = sub("signavatar_blender.runtime_bridge.deps")
     assert deps.parse_line("SIGNAVATAR-PROGRESS 2 9 vision + CLIP") == deps.Progress(2, 9, "vision + CLIP")
     assert deps.parse_line("SIGNAVATAR-DONE ok") == deps.Done(True)
     assert deps.parse_line("SIGNAVATAR-DONE error pip failed (1): torch") == deps.Done(False, "pip failed (1): torch")
@@ -20,7 +20,7 @@ def test_installer_lines_are_parsed(addon):
 
 
 def test_install_process_streams_progress_and_log(addon, tmp_path):
-    deps = sub("signavatar_blender.deps")
+    deps = sub("signavatar_blender.runtime_bridge.deps")
     script = ("import time\n"
               "for i in (1, 2, 3):\n"
               "    print(f'SIGNAVATAR-PROGRESS {i} 3 step {i}', flush=True); print('pip says hi', flush=True)\n"
@@ -39,7 +39,7 @@ def test_install_process_streams_progress_and_log(addon, tmp_path):
 
 
 def test_install_process_can_be_cancelled(addon):
-    deps = sub("signavatar_blender.deps")
+    deps = sub("signavatar_blender.runtime_bridge.deps")
     proc = deps.InstallProcess([sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"])
     proc.start()
     t0 = time.time()
@@ -59,7 +59,7 @@ def test_install_is_refused_while_offline_with_the_reason(addon):
 
 
 def test_dependency_folder_is_the_add_ons_own_and_joins_sys_path_only_on_demand(addon):
-    deps = sub("signavatar_blender.deps")
+    deps = sub("signavatar_blender.runtime_bridge.deps")
     folder = deps.deps_dir(create=True)
     assert folder.is_dir() and "extensions" in str(folder) and "signavatar" in str(folder)
     assert str(folder) not in sys.path  # registering did not touch sys.path
@@ -69,7 +69,7 @@ def test_dependency_folder_is_the_add_ons_own_and_joins_sys_path_only_on_demand(
 
 
 def test_jobs_report_progress_and_cancel(addon):
-    jobs = sub("signavatar_blender.jobs")
+    jobs = sub("signavatar_blender.ops.jobs")
 
     def work(job):
         for i in range(3):

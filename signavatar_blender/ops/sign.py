@@ -11,10 +11,12 @@ import difflib
 import bpy
 from bpy.props import StringProperty
 
-from . import deps, jobs, model_access, mr, placing
-from .preferences import settings
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from ..runtime_bridge import deps, models
+from . import jobs
+from .. import runtime_bridge as bridge
+from ..rig import placing
+from ..runtime_bridge.formats import IMAGE_EXTENSIONS
+from ..ui.preferences import settings
 
 
 def _match_text(m, text: str) -> str:
@@ -27,13 +29,8 @@ def _suggestions(gen, text: str) -> list[str]:
     try:
         m = gen.match(text, threshold=-1.0)
         return [m.gloss, *m.suggestions][:6]
-    except mr.error():
+    except bridge.error():
         return difflib.get_close_matches(text.strip().lower(), gen.vocabulary, n=6, cutoff=0.5)
-
-
-def why_no_image(context) -> str:
-    """Why signs from images cannot be made now ("" when they can): the image-reading packages are missing."""
-    return deps.why_unavailable("image")
 
 
 def _image_match_text(name: str, m) -> str:
@@ -86,15 +83,15 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         s = settings(context)
         seed, n, temp = int(props.seed), int(props.variations), float(props.temperature)
         self._where = placing.placement(context)
-        loaded = model_access.cached(s) is not None
+        loaded = models.cached(s) is not None
 
         def work(job):
             job.report(0.05, "Generating" if loaded else "Loading the model (first time only)")
-            gen = model_access.generator(s)
+            gen = models.generator(s)
             job.check()
             try:
                 m = gen.match(text)
-            except mr.error() as e:
+            except bridge.error() as e:
                 e.suggestions = _suggestions(gen, text)
                 raise
             job.report(0.5, f"Generating {m.gloss}")
@@ -122,7 +119,7 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
 
     @classmethod
     def unavailable(cls, context) -> str:
-        return why_no_image(context)
+        return deps.why_unavailable("image")
 
     def failed(self, context, exc) -> None:
         state = context.window_manager.signavatar
@@ -134,8 +131,8 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         path, problems = self.input_path(context)
         if not problems:
             try:  # the header only (missing, foreign or oversized file), before the model loads
-                mr.runtime("imageio").check_image(path)
-            except mr.error() as e:
+                bridge.runtime("imageio").check_image(path)
+            except bridge.error() as e:
                 problems.append(str(e))
         s = settings(context)
         if s.clip_weights is not None and not s.clip_weights.is_file():
@@ -149,8 +146,8 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         self._image, self._name = str(path), path.name
 
         def work(job):
-            job.report(0.05, "Loading the model" if model_access.cached(s) is None else f"Reading {path.name}")
-            gen = model_access.generator(s)
+            job.report(0.05, "Loading the model" if models.cached(s) is None else f"Reading {path.name}")
+            gen = models.generator(s)
             job.check()
             job.report(0.3, f"Reading {path.name}")
             if mode == "nearest_gloss":
@@ -193,10 +190,10 @@ class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
         self._where = placing.placement(context)
 
         def work(job):
-            job.report(0.05, "Loading the model" if model_access.cached(s) is None else "Signing")
-            gen = model_access.generator(s)
+            job.report(0.05, "Loading the model" if models.cached(s) is None else "Signing")
+            gen = models.generator(s)
             job.check()
-            res = mr.runtime("sentence").generate_sentence(text, generator=gen, seed=seed, hold=hold,
+            res = bridge.runtime("sentence").generate_sentence(text, generator=gen, seed=seed, hold=hold,
                                                            temperature=temp)
             words = ", ".join(f"{r.word} → {r.gloss}" for r in res.ranges)
             notices = "; ".join(res.notices)

@@ -1,4 +1,4 @@
-"""Access to ``model_runtime`` from the add-on, wherever the add-on runs.
+"""The bridge to ``model_runtime``: the one way the add-on reaches the pure layer, wherever it runs.
 
 Inside the installed extension ``model_runtime`` is a sibling subpackage
 (``bl_ext.<repo>.signavatar.model_runtime``); in a source checkout run as
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 
-_PARENT = __package__.rpartition(".")[0]  # the extension package, or "" in a checkout
-BASE = f"{_PARENT}.model_runtime" if _PARENT else "model_runtime"
+# __package__ is ``<extension>.signavatar_blender.runtime_bridge``, or ``signavatar_blender.runtime_bridge``
+EXTENSION_PACKAGE = __package__.rsplit(".", 2)[0] if __package__.count(".") >= 2 else ""  # "" in a checkout
+BASE = f"{EXTENSION_PACKAGE}.model_runtime" if EXTENSION_PACKAGE else "model_runtime"
 
 
 def runtime(submodule: str = ""):

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 
-from . import mr
+from .. import runtime_bridge as bridge
 
 
 class Cancelled(Exception):
@@ -79,15 +79,29 @@ class Job:
 
 def describe_failure(exc: BaseException, tb: str = "") -> tuple[str, str]:
     """(report type, message) for an exception raised by work or finish."""
-    if isinstance(exc, mr.error()):
+    if isinstance(exc, bridge.error()):
         return "ERROR", str(exc)
     if isinstance(exc, Cancelled):
         return "WARNING", "Cancelled"
+    if isinstance(exc, OSError):  # a file that cannot be read or written: the user's to fix, not a bug
+        where = f" {exc.filename}" if exc.filename else ""
+        return "ERROR", f"Could not access{where}: {exc.strerror or exc}"
     if isinstance(exc, ModuleNotFoundError):
         return "ERROR", (f"Python package '{exc.name}' is missing: open Preferences > Add-ons > SignAvatar and "
                          "press 'Install Dependencies'")
     print(tb or "".join(traceback.format_exception(exc)))
     return "ERROR", f"Unexpected error ({type(exc).__name__}: {exc}); details are in the system console"
+
+
+def reported(op, action) -> set:
+    """``action()`` (an operator's result set) with any failure reported once on ``op``, by kind
+    (:func:`describe_failure`): the one catch rule of operators that do not run as jobs."""
+    try:
+        return action()
+    except Exception as e:  # noqa: BLE001 - reported once, by kind
+        kind, message = describe_failure(e)
+        op.report({kind}, message)
+        return {"CANCELLED"}
 
 
 class ModalJobOperator:

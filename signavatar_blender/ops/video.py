@@ -10,9 +10,12 @@ from pathlib import Path
 import bpy
 from bpy.props import StringProperty
 
-from . import deps, jobs, model_access, mr, placing
-from .avatar import BODY_PROP
-from .preferences import settings
+from ..runtime_bridge import deps, models
+from . import jobs
+from .. import runtime_bridge as bridge
+from ..rig import placing
+from ..avatar import body_of
+from ..ui.preferences import settings
 
 TYPICAL_EXTRACT_FPS = 12.0  # landmark extraction speed used for the progress estimate
 _solved: dict = {}  # (path, size, mtime, mirrored, gender) -> IK motion: switching Raw/Reconstructed is instant
@@ -62,7 +65,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
 
     def prepare(self, context):
         props = context.scene.signavatar
-        video = mr.runtime("landmarks.video")
+        video = bridge.runtime("landmarks.video")
         path, problems = self.input_path(context, video.VIDEO_EXTENSIONS)
         mode = props.video_mode
         gloss = props.video_gloss.strip()
@@ -70,9 +73,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
             problems.append("the model reconstructs a clip conditioned on its sign: type which sign the video shows "
                             "in 'Sign Shown', or choose 'Raw (IK only)'")
         binding = placing.validate(context, *problems)
-        gender = binding.obj.get(BODY_PROP, "neutral")
-        if gender not in mr.runtime("skeleton").GENDERS:
-            gender = "neutral"
+        gender = body_of(binding.obj)
         mirrored = bool(props.video_mirrored)
         s = settings(context)
         self._where = placing.placement(context)
@@ -94,7 +95,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
                 ticker.join()
             job.check()
             job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
-            return mr.runtime("ik.solve").solve(seq, gender=gender).motion
+            return bridge.runtime("ik.solve").solve(seq, gender=gender).motion
 
         def work(job):
             with _solved_lock:
@@ -108,8 +109,8 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
             label = f"{path.stem} (IK)"
             if mode == "MODEL":
                 job.check()
-                job.report(0.85, "Loading the model" if model_access.cached(s) is None else "Reconstructing")
-                gen = model_access.generator(s)
+                job.report(0.85, "Loading the model" if models.cached(s) is None else "Reconstructing")
+                gen = models.generator(s)
                 m = gen.match(gloss)
                 job.report(0.9, f"Reconstructing as {m.gloss}")
                 motion = gen.reconstruct(motion, gloss=m.gloss)

@@ -25,9 +25,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-EXTENSION_ROOT = Path(__file__).resolve().parents[1]
+from . import EXTENSION_PACKAGE
+
+EXTENSION_ROOT = Path(__file__).resolve().parents[2]
 INSTALLER = EXTENSION_ROOT / "install_deps.py"
-ADDON = __package__.rpartition(".")[0]  # the extension's package name ("" when run from a checkout)
+ADDON = EXTENSION_PACKAGE  # the extension's package name ("" when run from a checkout)
 
 # What each feature needs (import names).
 FEATURES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import deps, model_access
+from ..runtime_bridge import deps, models
 
 LOG_LINES = 40
 
@@ -64,7 +64,7 @@ class SIGNAVATAR_OT_install_dependencies(bpy.types.Operator):
         st = context.window_manager.signavatar
         st.install_running = False
         deps.forget()
-        model_access.forget()
+        models.forget()
         code = self._proc.returncode() if self._proc else None
         if done is not None and done.ok:
             st.install_progress, st.install_message = 1.0, "Dependencies installed"

@@ -28,7 +28,7 @@ ROOMS = ("ui", "ops", "rig", "avatar", "render", "runtime_bridge")
 
 # Modules imported and tested without Blender (dotted, relative to signavatar_blender).
 NUMPY_ONLY = (
-    "runtime_bridge", "runtime_bridge.formats",
+    "runtime_bridge", "runtime_bridge.formats", "runtime_bridge.installer",
     "rig", "rig.rig_math", "rig.quaternion", "rig.bone_plan", "rig.smplx_match", "rig.mapping", "rig.retarget_math",
     "avatar", "avatar.mesh", "avatar.sdf", "avatar.surface_nets", "avatar.skin_weights", "avatar.body_shape",
     "render", "render.worklist", "render.records", "render.outputs", "render.framing", "render.settings",

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import sdf
 from ..rig.bone_plan import BonePlan
+from . import sdf
 
 SIDES = (("left", 1.0), ("right", -1.0))
 FINGERS = ("index", "middle", "ring", "pinky")

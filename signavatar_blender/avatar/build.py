@@ -14,11 +14,11 @@ import bpy
 import numpy as np
 
 from .. import runtime_bridge as bridge
+from ..rig.bone_plan import BonePlan, plan_bones
 from ..runtime_bridge import deps
 from . import BODY_PROP
-from .mesh import AvatarMesh, cached_avatar_mesh
 from .body_shape import MATERIALS
-from ..rig.bone_plan import BonePlan, plan_bones
+from .mesh import AvatarMesh, cached_avatar_mesh
 
 # sRGB display colours of the built-in materials (converted to linear for Blender)
 COLOURS = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .body_shape import MATERIALS, body_shape
 from ..rig.bone_plan import BonePlan
+from .body_shape import MATERIALS, body_shape
 from .skin_weights import skin
 from .surface_nets import mesh_sdf
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty
 
-from . import jobs
-from ..rig import keying
 from .. import runtime_bridge as bridge
+from ..rig import keying
 from ..ui.properties import BODIES
+from . import jobs
 
 
 class SIGNAVATAR_OT_create_avatar(bpy.types.Operator):

@@ -10,8 +10,8 @@ from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from .. import runtime_bridge as bridge
 from ..rig import mapping as mapping_mod
-from .jobs import reported
 from ..rig.props import mapping_target, store_mapping, stored_mapping
+from .jobs import reported
 
 
 def _joint_names():

@@ -11,12 +11,12 @@ import difflib
 import bpy
 from bpy.props import StringProperty
 
-from ..runtime_bridge import deps, models
-from . import jobs
 from .. import runtime_bridge as bridge
 from ..rig import placing
+from ..runtime_bridge import deps, models
 from ..runtime_bridge.formats import IMAGE_EXTENSIONS
 from ..ui.preferences import settings
+from . import jobs
 
 
 def _match_text(m, text: str) -> str:
@@ -48,10 +48,6 @@ class _SignJob(jobs.ModalJobOperator):
     def failed(self, context, exc) -> None:
         state = context.window_manager.signavatar
         state.suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
-
-    def _fail(self, exc, tb="") -> set:
-        self.failed(bpy.context, exc)
-        return super()._fail(exc, tb)
 
     def _apply(self, context, result, suffix="") -> set:
         match_text, motions = result

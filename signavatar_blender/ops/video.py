@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-import math
 import threading
-import time
-from pathlib import Path
 
 import bpy
 from bpy.props import StringProperty
 
-from ..runtime_bridge import deps, models
-from . import jobs
 from .. import runtime_bridge as bridge
-from ..rig import placing
 from ..avatar import body_of
+from ..rig import placing
+from ..runtime_bridge import deps, models
 from ..ui.preferences import settings
+from . import jobs
 
-TYPICAL_EXTRACT_FPS = 12.0  # landmark extraction speed used for the progress estimate
 _solved: dict = {}  # (path, size, mtime, mirrored, gender) -> IK motion: switching Raw/Reconstructed is instant
 _solved_lock = threading.Lock()
 KEEP_SOLVED = 4
 
 
-def _frame_count(path: Path) -> int:
-    import cv2
+def _landmarks_progress(job, lo: float, hi: float):
+    """``load_video``'s progress callback: the share of frames processed, mapped onto [lo, hi] of the job;
+    cancelling the job stops the extraction at the next frame."""
+    def progress(done: int, expected: int) -> None:
+        job.check()
+        share = min(1.0, done / expected) if expected else 0.0
+        job.report(lo + (hi - lo) * share, f"Finding the signer: frame {done} of {expected or '?'}")
 
-    cap = cv2.VideoCapture(str(path))
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    finally:
-        cap.release()
-
-
-def _ticker(job, frames: int, lo: float, hi: float, stop: threading.Event) -> None:
-    """Progress for the landmark stage, which reports none: an estimate from the frame count."""
-    expected = max(frames, 1) / TYPICAL_EXTRACT_FPS
-    t0 = time.perf_counter()
-    while not stop.wait(0.25):
-        t = time.perf_counter() - t0
-        job.report(lo + (hi - lo) * (1.0 - math.exp(-t / expected)),
-                   f"Finding the signer in {frames or 'the'} frames ({t:.0f} s)")
+    return progress
 
 
 class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operator):
@@ -85,14 +72,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
         def solve(job):
             deps.activate()
             job.report(0.01, f"Opening {path.name}")
-            stop = threading.Event()
-            ticker = threading.Thread(target=_ticker, args=(job, _frame_count(path), 0.02, 0.6, stop), daemon=True)
-            ticker.start()
-            try:
-                seq = video.load_video(path, mirrored=mirrored, progress=False)
-            finally:
-                stop.set()
-                ticker.join()
+            seq = video.load_video(path, mirrored=mirrored, progress=_landmarks_progress(job, 0.02, 0.6))
             job.check()
             job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
             return bridge.runtime("ik.solve").solve(seq, gender=gender).motion

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .. import runtime_bridge as bridge
 from . import interrupt
-from .worklist import IMAGE, MOTION, SENTENCE, RenderJob, shard
 from .outputs import describe
+from .worklist import IMAGE, MOTION, SENTENCE, RenderJob, shard
 from .records import (EXIT_FAILED, EXIT_OK, FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate,
                       write_record, write_summary)
 from .settings import RenderSettings

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import action_api, rig_math, smplx_match
 from .. import runtime_bridge as bridge
+from . import action_api, rig_math, smplx_match
 
 TRACK = "SignAvatar"
 

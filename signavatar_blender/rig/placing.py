@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import keying
 from .. import runtime_bridge as bridge
+from . import keying
 
 
 @dataclass(frozen=True)

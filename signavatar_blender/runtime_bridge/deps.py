@@ -1,4 +1,4 @@
-"""The add-on's Python dependencies (torch, mediapipe, ...) and their installer process.
+"""The add-on's Python dependencies (torch, mediapipe, ...): where they live and which are missing.
 
 They are installed by the extension's ``install_deps.py --target DIR`` into the add-on's
 own user folder, ``bpy.utils.extension_path_user(<addon>, path="deps")``, never into
@@ -6,23 +6,13 @@ Blender's site-packages. That folder joins ``sys.path`` only when a feature need
 (:func:`activate`), never at import or registration time; it is appended, so Blender's own
 modules (numpy) keep priority.
 
-:func:`parse_line` reads the installer's machine-readable lines::
-
-    SIGNAVATAR-PROGRESS <step> <total> <message>
-    SIGNAVATAR-DONE ok | SIGNAVATAR-DONE error <message>
-
-:class:`InstallProcess` runs the installer in the background and hands its output to the
-main thread through a queue (a reader thread only reads the pipe).
+Running the installer is :mod:`.installer` (a job on the one modal-job base, ``ops.jobs``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-import queue
-import subprocess
 import sys
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import EXTENSION_PACKAGE
@@ -82,86 +72,3 @@ def why_unavailable(feature: str) -> str:
         return ""
     return (f"Needs Python packages that are not installed ({', '.join(miss)}): open Preferences > Add-ons > "
             "SignAvatar and press 'Install Dependencies'")
-
-
-@dataclass(frozen=True)
-class Progress:
-    step: int
-    total: int
-    message: str
-
-
-@dataclass(frozen=True)
-class Done:
-    ok: bool
-    message: str = ""
-
-
-def parse_line(line: str):
-    """A :class:`Progress`, a :class:`Done`, or None for any other (log) line."""
-    parts = line.strip().split(" ", 3)
-    if parts[0] == "SIGNAVATAR-PROGRESS" and len(parts) >= 3:
-        try:
-            return Progress(int(parts[1]), int(parts[2]), parts[3] if len(parts) > 3 else "")
-        except ValueError:
-            return None
-    if parts[0] == "SIGNAVATAR-DONE" and len(parts) >= 2:
-        if parts[1] == "ok":
-            return Done(True)
-        return Done(False, line.strip().split(" ", 2)[2] if len(parts) > 2 else "unknown error")
-    return None
-
-
-class InstallProcess:
-    """One installer run: ``command`` in a child process, its lines queued for the main thread."""
-
-    def __init__(self, command: list[str], log_path: Path | None = None):
-        self.command = command
-        self.lines: queue.Queue = queue.Queue()
-        self.log_path = log_path
-        self.proc: subprocess.Popen | None = None
-        self._reader: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     bufsize=1, stdin=subprocess.DEVNULL)
-        self._reader = threading.Thread(target=self._read, name="signavatar-install-reader", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        log = open(self.log_path, "w", encoding="utf-8") if self.log_path else None
-        try:
-            for line in self.proc.stdout:
-                if log:
-                    log.write(line)
-                    log.flush()
-                self.lines.put(line.rstrip("\n"))
-        finally:
-            if log:
-                log.close()
-            self.lines.put(None)  # end of output
-
-    def drain(self) -> list:
-        """Lines received since the last call; a ``None`` entry means the output has ended."""
-        out = []
-        while True:
-            try:
-                out.append(self.lines.get_nowait())
-            except queue.Empty:
-                return out
-
-    def returncode(self) -> int | None:
-        return None if self.proc is None else self.proc.poll()
-
-    def cancel(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
-def installer_command(target: Path) -> list[str]:
-    """The installer run with Blender's own Python interpreter."""
-    return [sys.executable, str(INSTALLER), "--target", str(target)]

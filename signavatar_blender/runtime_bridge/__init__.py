@@ -10,9 +10,11 @@ nothing is imported until an operator asks for it.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 # __package__ is ``<extension>.signavatar_blender.runtime_bridge``, or ``signavatar_blender.runtime_bridge``
 EXTENSION_PACKAGE = __package__.rsplit(".", 2)[0] if __package__.count(".") >= 2 else ""  # "" in a checkout
+EXTENSION_ROOT = Path(__file__).resolve().parents[2]  # the extension's folder (the repository in a checkout)
 BASE = f"{EXTENSION_PACKAGE}.model_runtime" if EXTENSION_PACKAGE else "model_runtime"
 
 

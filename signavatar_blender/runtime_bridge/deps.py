@@ -17,8 +17,6 @@ from pathlib import Path
 
 from . import EXTENSION_PACKAGE
 
-EXTENSION_ROOT = Path(__file__).resolve().parents[2]
-INSTALLER = EXTENSION_ROOT / "install_deps.py"
 ADDON = EXTENSION_PACKAGE  # the extension's package name ("" when run from a checkout)
 
 # What each feature needs (import names).

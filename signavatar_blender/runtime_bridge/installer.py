@@ -19,10 +19,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import error
-from .deps import INSTALLER
+from . import EXTENSION_ROOT, error
 
-LOG_LINE_CHARS = 200
+INSTALLER = EXTENSION_ROOT / "install_deps.py"
+
+LOG_LINE_CHARS = 200  # a log line shown in the preferences is cut here
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import deps, error, runtime
+from . import EXTENSION_ROOT, deps, error, runtime
 
-DEFAULT_MODEL = deps.EXTENSION_ROOT / "model_runtime" / "checkpoints" / "default"
+DEFAULT_MODEL = EXTENSION_ROOT / "model_runtime" / "checkpoints" / "default"
 
 
 @dataclass(frozen=True)

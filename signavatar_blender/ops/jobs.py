@@ -165,7 +165,7 @@ class ModalJobOperator:
         self.report({kind}, message)
         return {"CANCELLED"}
 
-    def _apply(self, context, events) -> None:
+    def _deliver(self, context, events) -> None:
         for ev in events:
             if ev[0] == "progress":
                 self.on_progress(context, ev[1], ev[2])
@@ -174,10 +174,11 @@ class ModalJobOperator:
 
     def execute(self, context):
         try:
-            work = self.prepare(context)
-            job = Job(work)
-            result = job.run_here()
-            self._apply(context, job.drain())
+            job = Job(self.prepare(context))
+            try:
+                result = job.run_here()
+            finally:  # progress and log lines, also of work that failed
+                self._deliver(context, job.drain())
             return self.finish(context, result)
         except Exception as e:  # noqa: BLE001 - reported once, by kind
             return self._fail(context, e)
@@ -227,7 +228,7 @@ class ModalJobOperator:
             if ev[0] == "progress":
                 state.progress, state.task = ev[1], ev[2] or self.task_label
                 context.window_manager.progress_update(int(1000 * max(0.0, min(1.0, ev[1]))))
-            self._apply(context, [ev])
+            self._deliver(context, [ev])
             if ev[0] == "error":
                 self._stop(context)
                 return self._fail(context, ev[1], ev[2])

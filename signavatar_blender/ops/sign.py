@@ -49,7 +49,7 @@ class _SignJob(jobs.ModalJobOperator):
         state = context.window_manager.signavatar
         state.suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
 
-    def _apply(self, context, result, suffix="") -> set:
+    def _key_signs(self, context, result, suffix="") -> set:
         match_text, motions = result
         binding = placing.target_binding(context)  # again: the scene may have changed while we worked
         keyed = placing.key_all(context, binding, motions, self._where, name_suffix=suffix)
@@ -97,7 +97,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         return work
 
     def finish(self, context, result):
-        return self._apply(context, result)
+        return self._key_signs(context, result)
 
 
 class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.types.Operator):
@@ -160,7 +160,7 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
 
     def finish(self, context, result):
         text, motions, evidence, alternatives = result
-        out = self._apply(context, (text, motions))
+        out = self._key_signs(context, (text, motions))
         state = context.window_manager.signavatar
         state.image_result = text
         state.image_evidence = "\n".join(evidence)
@@ -198,7 +198,7 @@ class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
         return work
 
     def finish(self, context, result):
-        return self._apply(context, result)
+        return self._key_signs(context, result)
 
 
 class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):

@@ -174,3 +174,27 @@ def test_non_smplx_armatures_are_refused_naming_the_problem(addon):
     bpy.ops.object.mode_set(mode="OBJECT")
     with pytest.raises(err, match="'left_elbow' hangs from 'spine1' instead of 'left_shoulder'"):
         keying.bind(wrong)
+
+
+def test_the_blender_4_2_action_path_keys_what_fk_says(addon, monkeypatch):
+    """Blender 4.2/4.3 have no slotted actions: the shim's legacy branch (``action.fcurves`` on the action,
+    no slot), forced here under bpy 4.5, whose legacy ``action.fcurves`` API still works, keys the same motion."""
+    import bpy
+
+    sk = sub("model_runtime.skeleton")
+    api = sub("signavatar_blender.rig.action_api")
+    keying = sub("signavatar_blender.rig.keying")
+    calls = []
+    monkeypatch.setattr(api, "SLOTTED", False)
+    real = api.new_fcurve
+    monkeypatch.setattr(api, "new_fcurve", lambda target, *a: calls.append(target.channelbag) or real(target, *a))
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral", body_mesh=False)
+    bpy.context.scene.render.fps = 30
+    motion = random_motion(frames=6, seed=3)
+    keyed = keying.key_motion(keying.bind(rig), motion, start=1, scene_fps=30)
+    assert calls and all(cb is None for cb in calls)  # every F-curve went through action.fcurves
+    assert keyed.action.id_root == "OBJECT" and len(keyed.action.fcurves) == 55 * 4 + 3
+    expected = fk_world(motion, "neutral", rig.matrix_world)
+    for t in range(motion.num_frames):
+        got = bone_heads_world(rig, sk.JOINT_NAMES, 1 + t)
+        assert np.abs(got - expected[t]).max() < TOL, f"frame {t}"

@@ -41,7 +41,7 @@ ALLOWED = {
     "rig": {"runtime_bridge", "avatar"},
     "render": {"runtime_bridge", "rig", "avatar"},
     "ui": {"runtime_bridge", "rig"},
-    "ops": {"runtime_bridge", "rig", "avatar", "ui"},
+    "ops": {"runtime_bridge", "rig", "avatar", "ui", "render"},
 }
 
 

@@ -2,12 +2,15 @@
 
 The ``.npz`` is baked from what the rig actually does over the scene's frame range
 (:func:`..rig.bake.bake_motion`). Failures are reported like every other operator's
-(:func:`.jobs.reported`): a bad target or a file that cannot be written is one error line,
-and nothing is left half-written (``SignMotion.save`` writes to a temporary file first).
+(:func:`.jobs.reported`): a bad target or a place that cannot be written is one error line,
+checked before anything is written, and nothing is left half-written: every format is written
+under a temporary name and renamed into place once the exporter has finished
+(:mod:`..render.outputs`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import bpy
@@ -15,6 +18,7 @@ from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper
 
 from .. import runtime_bridge as bridge
+from ..render.outputs import commit, partial_path
 from ..rig import placing
 from ..rig.bake import bake_motion
 from .jobs import reported
@@ -24,8 +28,19 @@ def _run_exporter(name: str, exporter, **kwargs) -> set:
     """Blender's exporter operator; its own error (a ``RuntimeError`` from ``bpy.ops``) as ``SignAvatarError``."""
     try:
         return exporter(**kwargs)
-    except RuntimeError as e:
-        raise bridge.error()(f"Blender's {name} exporter failed: {str(e).strip()}") from None
+    except RuntimeError as e:  # its message ends with the exporter's own error after a traceback
+        last = [ln.strip() for ln in str(e).splitlines() if ln.strip()][-1:] or ["unknown error"]
+        raise bridge.error()(f"Blender's {name} exporter failed: {last[0]}") from None
+
+
+def _check_folder(path: Path) -> None:
+    """The folder ``path`` goes in exists and can be written (else one ``SignAvatarError`` saying so)."""
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise bridge.error()(f"cannot write {path.name}: {folder} {what}")
+    if not os.access(folder, os.W_OK):
+        raise bridge.error()(f"cannot write {path.name}: the folder {folder} is not writable")
 
 
 def _check_exporter(name: str, result: set) -> None:
@@ -48,8 +63,14 @@ class _Export(ExportHelper):
     def _export(self, context) -> set:
         binding = placing.target_binding(context)
         path = Path(bpy.path.abspath(self.filepath))
+        _check_folder(path)
         start, end = self._range(context)
-        self.write(context, binding, path, start, end)
+        tmp = partial_path(path)
+        try:
+            self.write(context, binding, tmp, start, end)
+            commit([(tmp, path)])
+        finally:
+            tmp.unlink(missing_ok=True)
         self.report({"INFO"}, f"Wrote {path.name} (frames {start}\u2013{end})")
         return {"FINISHED"}
 

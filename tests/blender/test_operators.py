@@ -431,3 +431,20 @@ def test_export_without_avatar_is_refused(addon, tmp_path):
     with pytest.raises(RuntimeError, match="no target armature"):
         bpy.ops.signavatar.export_npz(filepath=str(tmp_path / "x.npz"))
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("op", ["export_npz", "export_bvh", "export_fbx"])
+def test_export_to_a_place_that_cannot_be_written_is_one_error_and_no_file(addon, tmp_path, op):
+    import bpy
+
+    rig = avatar(bpy)
+    sub("signavatar_blender.rig.keying").key_motion(rig, random_motion(frames=3), start=1, scene_fps=24)
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 3
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    ext = op.rpartition("_")[2]
+    with pytest.raises(RuntimeError) as e:
+        getattr(bpy.ops.signavatar, op)(filepath=str(blocker / f"sign.{ext}"))
+    lines = [ln for ln in str(e.value).splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Unexpected error" not in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]

@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     import bpy
 
     from model_runtime.motion import SignMotion
-    from signavatar_blender import avatar, keying, rig_math
+    from signavatar_blender.avatar import build as avatar
+    from signavatar_blender.rig import keying, rig_math
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     rig = avatar.create_avatar(bpy.context, "neutral", body_mesh=False)

@@ -48,11 +48,11 @@ def main(argv=None) -> int:
     from test_retarget import vrm_rig
 
     enable_addon()
-    keying = sub("signavatar_blender.keying")
+    keying = sub("signavatar_blender.rig.keying")
     motion = sub("model_runtime.motion").SignMotion(
         poses=np.random.default_rng(0).normal(0, 0.3, (a.frames, 55, 3)).astype(np.float32),
         trans=np.zeros((a.frames, 3), np.float32), fps=30.0, gloss="BENCH", gender="neutral", source="bench")
-    rigs = {"built-in avatar": sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral", body_mesh=False)}
+    rigs = {"built-in avatar": sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral", body_mesh=False)}
     rigs["VRM-named"] = vrm_rig()
     if Path(a.fbx).is_file():
         bpy.ops.import_scene.fbx(filepath=a.fbx)

@@ -1,21 +1,28 @@
 """SignAvatar for Blender: all bpy code of the extension.
 
 The extension's root ``__init__.py`` hands ``register``/``unregister`` on to this package.
-Nothing is imported at module level, so the numpy-only modules here (quaternion,
-rig_math, bone_plan, rigs, sdf, surface_nets, body_shape, skin_weights, avatar_mesh, and
-``rig.mapping``, ``rig.retarget_math``) can be
-imported and tested without Blender; ``register`` pulls in the bpy modules.
+Rooms (the README's "What is where" lists them with their import rules, ``tests/test_layers.py``
+enforces them):
+
+* ``ui/``: scene/window-manager properties, preferences, panels, file handlers;
+* ``ops/``: thin operators and the one modal-job base (:mod:`.ops.jobs`);
+* ``rig/``: keying, the action-API shim, baking, retargeting, and numpy-only rig math;
+* ``avatar/``: the built-in avatar's bpy builder over numpy-only meshing and skinning;
+* ``render/``: the batch renderer and the ``signavatar`` command line;
+* ``runtime_bridge/``: the one way to ``model_runtime`` (and its Python dependencies).
+
+Nothing is imported at module level, so the numpy-only modules can be imported and tested
+without Blender; ``register`` pulls in the bpy modules.
 """
 
 
 def _modules():
-    from . import (file_handlers, ops_avatar, ops_deps, ops_export, ops_sign, ops_video, panels, preferences,
-                   properties)
-    from .rig import ops_mapping
+    """Registered in this order (properties first: operators and panels read them), unregistered in reverse."""
+    from .ops import avatar, export, install, mapping, sign, video
     from .rig import props as rig_props
+    from .ui import file_handlers, panels, preferences, properties
 
-    return (properties, rig_props, preferences, ops_avatar, ops_sign, ops_video, ops_export, ops_deps, panels,
-            ops_mapping, file_handlers)
+    return (properties, rig_props, preferences, avatar, sign, video, export, install, mapping, panels, file_handlers)
 
 
 def register() -> None:

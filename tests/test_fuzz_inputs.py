@@ -137,7 +137,7 @@ def test_fuzzed_model_configs_load_or_are_refused(tmp_path):
 
 
 def test_fuzzed_csv_job_files_are_read_or_refused(tmp_path):
-    from signavatar_blender.render.jobs import make_jobs
+    from signavatar_blender.render.worklist import make_jobs
 
     rng = random.Random(SEED)
     good = 'gloss,seed,name\nhello,0,\n"thank you",3,thanks\nplease,1,"p, q"\n'.encode()

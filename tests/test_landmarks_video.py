@@ -151,3 +151,19 @@ def test_60fps_video_is_read_at_30fps():
     assert seq.hand_present().mean() > 0.8
     with pytest.raises(SignAvatarError, match="frame_step"):
         load_video(require_shared("videos", "asllvd_chest.mp4"), frame_step=0)
+
+
+def test_progress_callback_counts_every_processed_frame_and_can_stop_the_extraction(soup_path):
+    calls = []
+    seq = load_video(soup_path, progress=lambda done, expected: calls.append((done, expected)))
+    assert calls == [(k, 41) for k in range(1, seq.num_frames + 1)]  # the soup clip is upright: one pass
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_5(done, expected):
+        if done == 5:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        load_video(soup_path, progress=stop_at_5)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from model_runtime.skeleton import JOINT_NAMES, PARENTS, rest_skeleton
-from signavatar_blender import quaternion as Q
-from signavatar_blender.bone_plan import MAIN_CHILD
+from signavatar_blender.rig import quaternion as Q
+from signavatar_blender.rig.bone_plan import MAIN_CHILD
 from signavatar_blender.rig import mapping as M
 from signavatar_blender.rig import retarget_math as RM
 

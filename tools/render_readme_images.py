@@ -181,8 +181,8 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="signavatar-readme-"))
     ext = enable_addon(bpy, tmp, a.model)
     JOINT_INDEX = importlib.import_module(f"{ext.__name__}.model_runtime.skeleton").JOINT_INDEX
-    keying = importlib.import_module(f"{ext.__name__}.signavatar_blender.keying")
-    rig_math = importlib.import_module(f"{ext.__name__}.signavatar_blender.rig_math")
+    keying = importlib.import_module(f"{ext.__name__}.signavatar_blender.rig.keying")
+    rig_math = importlib.import_module(f"{ext.__name__}.signavatar_blender.rig.rig_math")
 
     # 1. the three bodies, side by side, arms relaxed
     scene, cam = setup_scene(bpy, 1000, 720)

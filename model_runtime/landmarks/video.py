@@ -23,6 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -124,7 +125,7 @@ def auto_frame_step(fps: float) -> int:
     return max(1, int(round(fps / 30.0))) if math.isfinite(fps) and fps > 45 else 1
 
 
-def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | None, frame_step: int | None):
+def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int], None], max_frames: int | None, frame_step: int | None):
     holistic = _import_mediapipe()
     cap = _open(path)
     cv2 = _import_cv2()
@@ -136,8 +137,9 @@ def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | N
     size = None
     from tqdm import tqdm
 
-    bar = tqdm(total=(min(total, max_frames) if max_frames else total) or None, unit="frame", desc=path.name,
-               disable=not progress, leave=False)
+    expected = (min(total, max_frames) if max_frames else total) or 0
+    report = progress if callable(progress) else None
+    bar = tqdm(total=expected or None, unit="frame", desc=path.name, disable=progress is not True, leave=False)
     t0 = time.perf_counter()
     try:
         with holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
@@ -155,6 +157,8 @@ def _run_holistic(path: Path, rotation: int, progress: bool, max_frames: int | N
                 rh.append(_points(r.right_hand_landmarks, N_HAND))
                 face.append(_points(r.face_landmarks, 468, FACE_ORDER))
                 bar.update(1)
+                if report is not None:
+                    report(len(pose), expected)
                 if max_frames and len(pose) >= max_frames:
                     break
     finally:
@@ -199,15 +203,20 @@ def truncation_notice(path, decoded: int, expected: int, max_frames: int | None)
             f"damaged file?); using those {decoded} frames")
 
 
-def load_video(path, *, mirrored: bool = False, rotation: int | None = None, progress: bool = True,
-               max_frames: int | None = None, frame_step: int | None = None) -> LandmarkSequence:
+def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
+               progress: bool | Callable[[int, int], None] = True, max_frames: int | None = None,
+               frame_step: int | None = None) -> LandmarkSequence:
     """Extract the landmarks of one video.
 
     ``mirrored``: the recording is a mirror image (selfie preview); the result is mirrored
     back. ``rotation``: force a clockwise turn (0/90/180/270) instead of detecting it.
     ``frame_step``: process every n-th frame (default :func:`auto_frame_step`: a 60 fps
     video is read at 30 fps, as the shared dictionary landmarks were); ``seq.fps`` is the
-    rate of the frames returned.
+    rate of the frames returned. ``progress``: ``True`` shows a tqdm bar on stderr, ``False``
+    nothing; a callable is called as ``progress(done, expected)`` after every processed frame
+    (``expected`` 0 when the container does not say), from 0 again if the video is decoded a
+    second time with a detected rotation; an exception it raises (e.g. a cancelled job) stops
+    the extraction and propagates.
     Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
     person is found in any frame.
     """

@@ -13,13 +13,12 @@ import time
 import traceback
 from pathlib import Path
 
-from .. import mr
-from .cli import EXIT_FAILED, EXIT_OK
+from .. import runtime_bridge as bridge
 from . import interrupt
-from .jobs import IMAGE, MOTION, SENTENCE, RenderJob, shard
 from .outputs import describe
-from .records import (FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate, write_record,
-                      write_summary)
+from .worklist import IMAGE, MOTION, SENTENCE, RenderJob, shard
+from .records import (EXIT_FAILED, EXIT_OK, FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate,
+                      write_record, write_summary)
 from .settings import RenderSettings
 
 
@@ -37,12 +36,12 @@ class MotionSource:
         if self._generator is None:
             try:
                 if self.settings.library:
-                    self._generator = mr.runtime("sentence").MotionLibrary.open(self.settings.library)
+                    self._generator = bridge.runtime("sentence").MotionLibrary.open(self.settings.library)
                 else:
-                    self._generator = mr.runtime("generation").Generator.load(self.settings.model)
-            except mr.error() as e:
+                    self._generator = bridge.runtime("generation").Generator.load(self.settings.model)
+            except bridge.error() as e:
                 what = "motion library" if self.settings.library else "model"
-                self._load_error = mr.error()(f"cannot load the {what}: {e}")
+                self._load_error = bridge.error()(f"cannot load the {what}: {e}")
                 raise self._load_error from None
         return self._generator
 
@@ -55,16 +54,16 @@ class MotionSource:
         notices: list[str] = []
         spans: list[tuple[str, int, int]] = []
         if job.kind == MOTION:
-            motion = mr.runtime("motion").SignMotion.load(job.text)
+            motion = bridge.runtime("motion").SignMotion.load(job.text)
             what = motion.gloss or Path(job.text).stem
         elif job.kind == SENTENCE:
-            res = mr.runtime("sentence").generate_sentence(job.text, generator=self.generator(), seed=job.seed,
+            res = bridge.runtime("sentence").generate_sentence(job.text, generator=self.generator(), seed=job.seed,
                                                            hold=s.hold, speed=s.speed, temperature=s.temperature)
             motion, what, notices = res.motion, " ".join(res.glosses), list(res.notices)
             spans = [(r.gloss, r.start, r.end - 1) for r in res.ranges]
         elif job.kind == IMAGE:
             if s.library:
-                raise mr.error()("images need the model (they are read by it): drop --library for image jobs")
+                raise bridge.error()("images need the model (they are read by it): drop --library for image jobs")
             gen = self.generator()
             match = gen.match_image(job.text)
             summary = getattr(match, "summary", f"CLIP similarity {match.score:.2f} \u2192 {match.gloss}")
@@ -146,7 +145,7 @@ def render_batch(jobs: list[RenderJob], settings: RenderSettings, stream=None) -
                     result = JobResult(**base, status=RENDERED, reason="; ".join(notices), gloss=what,
                                        frames=motion.num_frames, files=files, settings=shaping,
                                        checks=describe(out, files))
-                except mr.error() as e:
+                except bridge.error() as e:
                     result = JobResult(**base, status=FAILED, reason=str(e), settings=shaping)
                 except Exception as e:  # a bug, not the user's input: keep going, say so loudly
                     traceback.print_exc(file=stream)

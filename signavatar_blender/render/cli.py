@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .interrupt import EXIT_INTERRUPTED
+from .records import EXIT_OK, EXIT_USAGE
 from .settings import AA_MODES, AVATARS, ENGINES, RenderSettings, parse_colour, parse_resolution
 
 CLI_COMMAND = "signavatar"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _cli_handle = None
 
 
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args) -> RenderSettings:
     from pathlib import Path
 
-    from .jobs import parse_shard
+    from .worklist import parse_shard
 
     kw = {}
     if args.background is not None:
@@ -122,18 +123,18 @@ def settings_from_args(args) -> RenderSettings:
 
 
 def run_render(args) -> int:
-    from .. import mr
+    from .. import runtime_bridge as bridge
 
     try:
         settings = settings_from_args(args)
         problems = settings.problems()
         if problems:
-            raise mr.error()("; ".join(problems))
-        from .jobs import make_jobs
+            raise bridge.error()("; ".join(problems))
+        from .worklist import make_jobs
 
         jobs = make_jobs(args.glosses, args.sentence, args.input, settings.seed, settings.motion_files,
                          images=tuple(args.image))
-    except mr.error() as e:
+    except bridge.error() as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     from .batch import render_batch

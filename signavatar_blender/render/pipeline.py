@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import bpy
 import numpy as np
 
-from .. import mr
+from .. import runtime_bridge as bridge
 from . import images, interrupt, outputs, scene as scn, sheet
 from .framing import fit_front_camera, widen
 from .settings import RenderSettings
@@ -49,7 +49,7 @@ class ClipRenderer:
     """The render scene and avatar of one batch; :meth:`render` turns a motion into files."""
 
     def __init__(self, settings: RenderSettings):
-        from .. import avatar
+        from ..avatar import build as avatar
 
         self.settings = settings
         self.scene = scn.make_scene(settings)
@@ -59,7 +59,7 @@ class ClipRenderer:
             self.rig = avatar.create_avatar(ctx, settings.avatar)
         if settings.mesh_detail < 1:
             self._simplify(settings.mesh_detail)
-        self.rest = mr.runtime("skeleton").rest_skeleton(settings.avatar)
+        self.rest = bridge.runtime("skeleton").rest_skeleton(settings.avatar)
         self._action = None
         self.software_gl = False
         if settings.engine == "workbench":
@@ -119,7 +119,7 @@ class ClipRenderer:
     # -- motion on the rig ---------------------------------------------------------------------
     def apply(self, motion) -> int:
         """Key ``motion`` from frame 1 (dropping the previous clip's animation); returns the last frame."""
-        from .. import keying
+        from ..rig import keying
 
         self.rig.animation_data_clear()
         if self._action is not None and self._action.users == 0:
@@ -158,8 +158,8 @@ class ClipRenderer:
     def _framing_points(self, poses: np.ndarray, trans: np.ndarray) -> np.ndarray:
         import torch
 
-        sk = mr.runtime("skeleton")
-        rot = mr.runtime("rotations")
+        sk = bridge.runtime("skeleton")
+        rot = bridge.runtime("rotations")
         J = sk.JOINT_INDEX
         rest = self.rest
         fk = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(poses.astype(np.float32))),
@@ -179,9 +179,9 @@ class ClipRenderer:
 
     def to_world(self, points_yup: np.ndarray) -> np.ndarray:
         """SMPL-X body-frame points (Y-up, pelvis at the origin) -> Blender world, via the pelvis bone."""
-        from ..rig_math import yup_to_zup
+        from ..rig.rig_math import yup_to_zup
 
-        pelvis = self.rig.data.bones[mr.runtime("skeleton").JOINT_NAMES[0]]
+        pelvis = self.rig.data.bones[bridge.runtime("skeleton").JOINT_NAMES[0]]
         offset = np.array(pelvis.head_local) - yup_to_zup(self.rest.joints[0])
         arm = yup_to_zup(points_yup) + offset
         m = np.array(self.rig.matrix_world)
@@ -191,7 +191,7 @@ class ClipRenderer:
         s = self.settings
         framing = fit_front_camera(self.framing_points(motion), s.width / s.height)
         scn.set_camera(self.scene, framing)
-        chest = self.to_world(self.rest.joints[[mr.runtime("skeleton").JOINT_INDEX["spine3"]]])[0]
+        chest = self.to_world(self.rest.joints[[bridge.runtime("skeleton").JOINT_INDEX["spine3"]]])[0]
         scn.aim_lights(self.scene, chest)
 
     # -- outputs -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pathlib import Path
 from .outputs import still_matches
 
 RENDERED, SKIPPED, FAILED = "rendered", "skipped", "failed"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2  # a batch's exit status (130, interrupted: .interrupt)
 SUMMARY_COLUMNS = ("name", "text", "kind", "seed", "status", "reason", "gloss", "frames", "seconds", "files")
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 import bpy
 import numpy as np
 
-from .. import mr
+from .. import runtime_bridge as bridge
 from . import mapping as mapping_mod
 from . import retarget_math as rm
 from .props import stored_mapping
@@ -50,7 +50,7 @@ class RetargetBinding:
 
 @lru_cache(maxsize=None)
 def smplx_rest() -> rm.SmplxRest:
-    sk = mr.runtime("skeleton")
+    sk = bridge.runtime("skeleton")
     rest = sk.rest_skeleton("neutral")
     return rm.SmplxRest(names=tuple(sk.JOINT_NAMES), parents=tuple(int(p) for p in sk.PARENTS),
                         joints=rest.joints, end_sites={k: np.asarray(v) for k, v in rest.end_sites.items()})
@@ -153,7 +153,7 @@ def bind(obj, mapping: mapping_mod.Mapping | None = None, smplx_problem: str = "
 
     Raises one ``SignAvatarError`` naming every problem; the scene is left as it was.
     """
-    err = mr.error()
+    err = bridge.error()
     rest = smplx_rest()
     bone_parents = {b.name: (b.parent.name if b.parent else None) for b in obj.data.bones}
     if mapping is None:

@@ -49,11 +49,11 @@ def import_motion(path, mapping_file=None, armature=None, action=None, frames=No
     import bpy
     import numpy as np
 
-    from .. import mr
+    from .. import runtime_bridge as bridge
     from . import binding as rb
     from . import mapping as mapping_mod
 
-    err = mr.error()
+    err = bridge.error()
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise err(f"'{path.name}': expected an FBX, BVH or .blend file")
@@ -107,7 +107,7 @@ def import_motion(path, mapping_file=None, armature=None, action=None, frames=No
     poses, trans = rb.bake(bpy.context, binding, span)
     scene = bpy.context.scene
     fps = scene.render.fps / scene.render.fps_base
-    return mr.runtime("motion").SignMotion(
+    return bridge.runtime("motion").SignMotion(
         poses=poses.astype(np.float32), trans=trans.astype(np.float32), fps=fps, gloss=gloss or path.stem,
         gender="neutral", source=f"import:{path.name}:{binding.mapping.source}")
 
@@ -115,15 +115,15 @@ def import_motion(path, mapping_file=None, armature=None, action=None, frames=No
 def run(args) -> int:
     import sys
 
-    from .. import mr
+    from .. import runtime_bridge as bridge
 
     try:
         out = Path(args.out)
         if out.suffix != ".npz":
-            raise mr.error()(f"the output is a motion file ending in .npz, got '{out.name}'")
+            raise bridge.error()(f"the output is a motion file ending in .npz, got '{out.name}'")
         motion = import_motion(args.file, args.mapping, args.armature, args.action, args.frames, args.gloss)
         motion.save(out)
-    except mr.error() as e:
+    except bridge.error() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"wrote {out} ({motion.num_frames} frames at {motion.fps:g} fps, gloss '{motion.gloss}')")

@@ -135,98 +135,127 @@ def _usable(name: str) -> bool:
     return not any(w in _tokens(name) for w in _SKIP)
 
 
-def heuristic(bone_parents: dict) -> dict:
-    """Guess ``{joint: bone}`` from names and the hierarchy (see the module docstring)."""
-    parents = dict(bone_parents)
-    children: dict = {}
-    for b, p in parents.items():
-        children.setdefault(p, []).append(b)
+class _Tree:
+    """A rig's bone hierarchy, for the name heuristic: parents, children, chains and depths."""
 
-    def chain_up(b):
+    def __init__(self, bone_parents: dict):
+        self.parents = dict(bone_parents)
+        self.children: dict = {}
+        for b, p in self.parents.items():
+            self.children.setdefault(p, []).append(b)
+
+    def chain_up(self, b) -> list:
         out = []
         while b is not None:
             out.append(b)
-            b = parents.get(b)
+            b = self.parents.get(b)
         return out
 
-    def depth(b):
-        return len(chain_up(b))
+    def depth(self, b) -> int:
+        return len(self.chain_up(b))
 
-    out: dict = {}
-    finger_words = [w for ws in _FINGER_WORDS.values() for w in ws]
+    def below(self, root) -> set:
+        found, stack = set(), [root]
+        while stack:
+            b = stack.pop()
+            found.add(b)
+            stack.extend(self.children.get(b, ()))
+        return found
 
-    def pick(words, side, exclude=()):
-        found = [b for b in parents if _has(b, words) and _usable(b) and (_side(b) == side)
+    def pick(self, words, side, exclude=()):
+        found = [b for b in self.parents if _has(b, words) and _usable(b) and (_side(b) == side)
                  and not _has(b, tuple(exclude))]
-        return min(found, key=depth) if found else None
+        return min(found, key=self.depth) if found else None
 
-    heads = [b for b in parents if _has(b, ("head",)) and _usable(b) and not _has(b, ("top",))]
-    head = min(heads, key=depth) if heads else None
-    head_line = set(chain_up(head)) if head else set()
+
+_ALL_FINGER_WORDS = tuple(w for ws in _FINGER_WORDS.values() for w in ws)
+
+
+def _fingers(tree: _Tree, hand, side: str, out: dict) -> None:
+    below = tree.below(hand)
+    for finger, words in _FINGER_WORDS.items():
+        cands = [b for b in below if b != hand and _has(b, words) and _usable(b)]
+        if not cands:
+            continue
+        b = min(cands, key=tree.depth)
+        chain = []
+        while b is not None:
+            chain.append(b)
+            nxt = [c for c in tree.children.get(b, ()) if _has(c, words) and _usable(c)]
+            b = nxt[0] if nxt else None
+        if finger != "thumb" and len(chain) > 3 and _has(chain[0], ("meta", "metacarpal", "carpal")):
+            chain = chain[1:]
+        for k, b in enumerate(chain[:3], 1):
+            out[f"{side}_{finger}{k}"] = b
+
+
+def _arm(tree: _Tree, side: str, head_line: set, out: dict) -> None:
+    hand = tree.pick(("hand", "wrist"), side, exclude=_ALL_FINGER_WORDS)
+    if hand is None:
+        return
+    up = tree.chain_up(hand)
+    if len(up) >= 3:
+        out[f"{side}_wrist"], out[f"{side}_elbow"], out[f"{side}_shoulder"] = up[0], up[1], up[2]
+        if len(up) >= 4 and up[3] not in head_line:
+            out[f"{side}_collar"] = up[3]
+    _fingers(tree, hand, side, out)
+
+
+def _leg(tree: _Tree, side: str, out: dict) -> None:
+    foot = tree.pick(("foot", "ankle"), side, exclude=("toe",) + _ALL_FINGER_WORDS)
+    if foot is None:
+        return
+    up = tree.chain_up(foot)
+    if len(up) >= 3:
+        out[f"{side}_ankle"], out[f"{side}_knee"], out[f"{side}_hip"] = up[0], up[1], up[2]
+    toes = [c for c in tree.children.get(foot, ()) if _usable(c)]
+    named = [c for c in toes if _has(c, ("toe", "ball"))]
+    if named or len(toes) == 1:
+        out[f"{side}_foot"] = (named or toes)[0]
+
+
+def _torso(tree: _Tree, head, out: dict) -> None:
+    """Head, neck, pelvis (where the legs meet, else named), three spine joints between, jaw."""
+    out["head"] = head
+    neck = tree.parents.get(head)
+    if neck is not None and _has(neck, ("neck",)):
+        out["neck"] = neck
+    top = out.get("neck", head)
+    hips = [out.get("left_hip"), out.get("right_hip")]
+    pelvis = None
+    if all(hips):
+        common = [b for b in tree.chain_up(tree.parents.get(hips[0])) if b in set(tree.chain_up(hips[1]))]
+        pelvis = common[0] if common else None
+    line = tree.chain_up(tree.parents.get(top))
+    if pelvis is None:  # no legs: the pelvis is the bone named like one on the head's line
+        named = [b for b in line if _has(b, ("pelvis", "hips", "hip"))]
+        pelvis = named[0] if named else (line[-1] if line else None)
+    if pelvis is not None and pelvis in line:
+        out["pelvis"] = pelvis
+        spine = list(reversed(line[:line.index(pelvis)]))  # pelvis (excl.) -> below the neck (incl.)
+        if len(spine) >= 3:
+            out["spine1"], out["spine2"], out["spine3"] = spine[0], spine[(len(spine) - 1) // 2], spine[-1]
+        elif len(spine) == 2:
+            out["spine1"], out["spine3"] = spine
+        elif len(spine) == 1:
+            out["spine3"] = spine[0]
+    jaws = [b for b in tree.parents if _has(b, ("jaw",)) and head in tree.chain_up(b) and _usable(b)]
+    if jaws:
+        out["jaw"] = min(jaws, key=tree.depth)
+
+
+def heuristic(bone_parents: dict) -> dict:
+    """Guess ``{joint: bone}`` from names and the hierarchy (see the module docstring)."""
+    tree = _Tree(bone_parents)
+    heads = [b for b in tree.parents if _has(b, ("head",)) and _usable(b) and not _has(b, ("top",))]
+    head = min(heads, key=tree.depth) if heads else None
+    head_line = set(tree.chain_up(head)) if head else set()
+    out: dict = {}
     for side in ("left", "right"):
-        hand = pick(("hand", "wrist"), side, exclude=finger_words)
-        if hand is not None:
-            up = chain_up(hand)
-            if len(up) >= 3:
-                out[f"{side}_wrist"], out[f"{side}_elbow"], out[f"{side}_shoulder"] = up[0], up[1], up[2]
-                if len(up) >= 4 and up[3] not in head_line:
-                    out[f"{side}_collar"] = up[3]
-            below = set()
-            stack = [hand]
-            while stack:
-                b = stack.pop()
-                below.add(b)
-                stack.extend(children.get(b, ()))
-            for finger, words in _FINGER_WORDS.items():
-                cands = [b for b in below if b != hand and _has(b, words) and _usable(b)]
-                if not cands:
-                    continue
-                b = min(cands, key=depth)
-                chain = []
-                while b is not None:
-                    chain.append(b)
-                    nxt = [c for c in children.get(b, ()) if _has(c, words) and _usable(c)]
-                    b = nxt[0] if nxt else None
-                if finger != "thumb" and len(chain) > 3 and _has(chain[0], ("meta", "metacarpal", "carpal")):
-                    chain = chain[1:]
-                for k, b in enumerate(chain[:3], 1):
-                    out[f"{side}_{finger}{k}"] = b
-        foot = pick(("foot", "ankle"), side, exclude=("toe",) + tuple(finger_words))
-        if foot is not None:
-            up = chain_up(foot)
-            if len(up) >= 3:
-                out[f"{side}_ankle"], out[f"{side}_knee"], out[f"{side}_hip"] = up[0], up[1], up[2]
-            toes = [c for c in children.get(foot, ()) if _usable(c)]
-            named = [c for c in toes if _has(c, ("toe", "ball"))]
-            if named or len(toes) == 1:
-                out[f"{side}_foot"] = (named or toes)[0]
+        _arm(tree, side, head_line, out)
+        _leg(tree, side, out)
     if head is not None:
-        out["head"] = head
-        neck = parents.get(head)
-        if neck is not None and _has(neck, ("neck",)):
-            out["neck"] = neck
-        top = out.get("neck", head)
-        hips = [out.get("left_hip"), out.get("right_hip")]
-        pelvis = None
-        if all(hips):
-            common = [b for b in chain_up(parents.get(hips[0])) if b in set(chain_up(hips[1]))]
-            pelvis = common[0] if common else None
-        line = chain_up(parents.get(top))
-        if pelvis is None:  # no legs: the pelvis is the bone named like one on the head's line
-            named = [b for b in line if _has(b, ("pelvis", "hips", "hip"))]
-            pelvis = named[0] if named else (line[-1] if line else None)
-        if pelvis is not None and pelvis in line:
-            out["pelvis"] = pelvis
-            spine = list(reversed(line[:line.index(pelvis)]))  # pelvis (excl.) -> below the neck (incl.)
-            if len(spine) >= 3:
-                out["spine1"], out["spine2"], out["spine3"] = spine[0], spine[(len(spine) - 1) // 2], spine[-1]
-            elif len(spine) == 2:
-                out["spine1"], out["spine3"] = spine
-            elif len(spine) == 1:
-                out["spine3"] = spine[0]
-        jaws = [b for b in parents if _has(b, ("jaw",)) and head in chain_up(b) and _usable(b)]
-        if jaws:
-            out["jaw"] = min(jaws, key=depth)
+        _torso(tree, head, out)
     seen: dict = {}
     for j, b in list(out.items()):  # one bone, one joint
         if b in seen:

@@ -45,6 +45,15 @@ def store_mapping(obj, mapping: mapping_mod.Mapping, joint_names) -> None:
         [{"bone": s.bone, "property": s.prop, "value": s.value} for s in mapping.settings])
 
 
+def mapping_target(context):
+    """The armature whose mapping the panel shows: the active armature, else the scene's target (or None)."""
+    obj = context.active_object
+    if obj is not None and obj.type == "ARMATURE":
+        return obj
+    target = context.scene.signavatar.armature
+    return target if target is not None and target.type == "ARMATURE" else None
+
+
 classes = (SignAvatarBoneMap,)
 
 

@@ -51,9 +51,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import quaternion as quat
-from ..bone_plan import MAIN_CHILD
-from ..rig_math import orthonormalize, smplx_to_armature
+from . import quaternion as quat
+from .bone_plan import MAIN_CHILD
+from .rig_math import orthonormalize, smplx_to_armature
 
 # SMPL-X body axes (Y-up, facing +Z, left +X)
 LEFT, UP, FORWARD = np.eye(3)
@@ -137,99 +137,116 @@ def _is_palm(name: str) -> bool:
     return any(name.startswith(f"{s}_{k}") for s in ("left", "right") for k in PALM_JOINTS)
 
 
+class _Rests:
+    """The rig's and SMPL-X's rest skeletons side by side, looked up by SMPL-X joint name; SMPL-X's in
+    armature axes (``src``, metres). Raises ``ValueError`` when the rig lacks the joints that fix ``S``."""
+
+    def __init__(self, rig: RigRest, smplx: SmplxRest):
+        self.smplx = smplx
+        self.names = smplx.names
+        self.idx = {n: i for i, n in enumerate(self.names)}
+        self.slot = {j: s for s, j in enumerate(rig.joints)}
+        self.heads = np.asarray(rig.heads, float)
+        self.tails = np.asarray(rig.tails, float)
+        for need in ("pelvis", "left_shoulder", "right_shoulder"):
+            if not self.has(need):
+                raise ValueError(f"no bone for '{need}'")
+        self.both_hips = self.has("left_hip") and self.has("right_hip")
+        self.top = next((n for n in ("neck", "head", "spine3", "spine2") if self.has(n)), None)
+        if self.top is None:
+            raise ValueError("no bone for the neck, head or upper spine")
+        s = smplx_to_armature(self.pelvis_point(True), self.head(self.top), self.head("left_shoulder"),
+                              self.head("right_shoulder"))
+        self.S = s
+        self.src = smplx.joints @ s.T  # SMPL-X T-pose, armature axes (metres)
+        self.src_end = {n: np.asarray(v, float) @ s.T for n, v in smplx.end_sites.items()}
+        self.axes = {"left": s @ LEFT, "up": s @ UP, "forward": s @ FORWARD}
+        self.src_pelvis = self.pelvis_point(False) @ s.T
+
+    def has(self, n: str) -> bool:
+        return self.idx[n] in self.slot
+
+    def head(self, n: str) -> np.ndarray:
+        return self.heads[self.slot[self.idx[n]]]
+
+    def pelvis_point(self, rig_side: bool) -> np.ndarray:
+        """Mid-hips when both hips are mapped, else the pelvis head (rig side, or SMPL-X in its own axes)."""
+        j = self.smplx.joints
+        if self.both_hips:
+            return (0.5 * (self.head("left_hip") + self.head("right_hip")) if rig_side else
+                    0.5 * (j[self.idx["left_hip"]] + j[self.idx["right_hip"]]))
+        return self.head("pelvis") if rig_side else j[self.idx["pelvis"]]
+
+    def point(self, n: str, rig_side: bool) -> np.ndarray:
+        if n == "pelvis":
+            return self.pelvis_point(True) if rig_side else self.src_pelvis
+        return self.head(n) if rig_side else self.src[self.idx[n]]
+
+
+def _segment(r: _Rests, b: int, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """The primary direction of bone ``b`` (joint ``j``): on the rig, and on SMPL-X."""
+    name, src, heads = r.names[j], r.src, r.heads
+    if name == "pelvis":
+        up_joint = next(n for n in ("spine3", "spine2", "spine1", "neck", "head") if r.has(n))
+        return r.head(up_joint) - r.pelvis_point(True), src[r.idx[up_joint]] - r.src_pelvis
+    if name in MAIN_CHILD and r.has(MAIN_CHILD[name]):
+        c = r.idx[MAIN_CHILD[name]]
+        return heads[r.slot[c]] - heads[b], src[c] - src[j]
+    p_t = r.tails[b] - heads[b]
+    if name in r.src_end:
+        return p_t, r.src_end[name] - src[j]
+    if name in MAIN_CHILD:
+        return p_t, src[r.idx[MAIN_CHILD[name]]] - src[j]
+    raise ValueError(f"joint '{name}' has no segment direction")
+
+
+def _secondary(r: _Rests, name: str, p_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The secondary direction (rig, SMPL-X): across the palm or the hips, else a body axis off the segment."""
+    side, src, heads = _side(name), r.src, r.heads
+    across = None
+    if _is_palm(name) and r.has(f"{side}_index1") and r.has(f"{side}_pinky1"):
+        i1, p1 = r.idx[f"{side}_index1"], r.idx[f"{side}_pinky1"]
+        across = (heads[r.slot[i1]] - heads[r.slot[p1]], src[i1] - src[p1])
+    elif name in ("pelvis", "left_hip", "right_hip") and r.both_hips:
+        across = (r.head("left_hip") - r.head("right_hip"), src[r.idx["left_hip"]] - src[r.idx["right_hip"]])
+    if across is not None and abs(_unit(across[1]) @ _unit(p_s)) < 0.8:
+        return across
+    axis = next(r.axes[a] for a in ("forward", "left", "up") if abs(r.axes[a] @ _unit(p_s)) < 0.8)
+    return axis, axis
+
+
+def _size_ratio(r: _Rests) -> float:
+    """Rig size over SMPL-X size, measured along the trunk and the legs that are mapped."""
+    pairs = [("pelvis", r.top)]
+    for side in ("left", "right"):
+        if r.has(f"{side}_hip") and r.has(f"{side}_knee") and r.has(f"{side}_ankle"):
+            pairs += [(f"{side}_hip", f"{side}_knee"), (f"{side}_knee", f"{side}_ankle")]
+
+    def length(rig_side: bool) -> float:
+        return sum(float(np.linalg.norm(r.point(c, rig_side) - r.point(a, rig_side))) for a, c in pairs)
+
+    return length(True) / length(False)
+
+
 def make_plan(rig: RigRest, smplx: SmplxRest) -> RetargetPlan:
     """Rest-pose compensation for ``rig`` (raises ``ValueError`` when its rest skeleton is degenerate)."""
-    names = smplx.names
-    idx = {n: i for i, n in enumerate(names)}
-    slot = {j: s for s, j in enumerate(rig.joints)}
+    r = _Rests(rig, smplx)
     rest_rot = orthonormalize(rig.rest_rot)
-    heads = np.asarray(rig.heads, float)
-    tails = np.asarray(rig.tails, float)
-
-    def has(n):
-        return idx[n] in slot
-
-    def head(n):
-        return heads[slot[idx[n]]]
-
-    for need in ("pelvis", "left_shoulder", "right_shoulder"):
-        if not has(need):
-            raise ValueError(f"no bone for '{need}'")
-    both_hips = has("left_hip") and has("right_hip")
-
-    def pelvis_point(rig_side: bool):
-        if both_hips:
-            return (0.5 * (head("left_hip") + head("right_hip")) if rig_side else
-                    0.5 * (smplx.joints[idx["left_hip"]] + smplx.joints[idx["right_hip"]]))
-        return head("pelvis") if rig_side else smplx.joints[idx["pelvis"]]
-
-    top = next((n for n in ("neck", "head", "spine3", "spine2") if has(n)), None)
-    if top is None:
-        raise ValueError("no bone for the neck, head or upper spine")
-    s = smplx_to_armature(pelvis_point(True), head(top), head("left_shoulder"), head("right_shoulder"))
-    src = smplx.joints @ s.T  # SMPL-X T-pose, armature axes (metres)
-    src_end = {n: np.asarray(v, float) @ s.T for n, v in smplx.end_sites.items()}
-    axes = {"left": s @ LEFT, "up": s @ UP, "forward": s @ FORWARD}
-    src_pelvis = pelvis_point(False) @ s.T
-
     t_frames = np.empty_like(rest_rot)
     for b, j in enumerate(rig.joints):
-        name = names[j]
-        if name == "pelvis":
-            up_joint = next(n for n in ("spine3", "spine2", "spine1", "neck", "head") if has(n))
-            p_t, p_s = head(up_joint) - pelvis_point(True), src[idx[up_joint]] - src_pelvis
-        elif name in MAIN_CHILD and has(MAIN_CHILD[name]):
-            c = idx[MAIN_CHILD[name]]
-            p_t, p_s = heads[slot[c]] - heads[b], src[c] - src[j]
-        else:
-            p_t = tails[b] - heads[b]
-            if name in src_end:
-                p_s = src_end[name] - src[j]
-            elif name in MAIN_CHILD:
-                p_s = src[idx[MAIN_CHILD[name]]] - src[j]
-            else:
-                raise ValueError(f"joint '{name}' has no segment direction")
-        side = _side(name)
-        across = None
-        if _is_palm(name) and has(f"{side}_index1") and has(f"{side}_pinky1"):
-            i1, p1 = idx[f"{side}_index1"], idx[f"{side}_pinky1"]
-            across = (heads[slot[i1]] - heads[slot[p1]], src[i1] - src[p1])
-        elif name in ("pelvis", "left_hip", "right_hip") and both_hips:
-            across = (head("left_hip") - head("right_hip"), src[idx["left_hip"]] - src[idx["right_hip"]])
-        if across is not None and abs(_unit(across[1]) @ _unit(p_s)) < 0.8:
-            s_t, s_s = across
-        else:
-            axis = next(axes[a] for a in ("forward", "left", "up") if abs(axes[a] @ _unit(p_s)) < 0.8)
-            s_t = s_s = axis
+        p_t, p_s = _segment(r, b, j)
+        s_t, s_s = _secondary(r, r.names[j], p_s)
         try:
             t_frames[b] = align(p_t, s_t, p_s, s_s) @ rest_rot[b]
         except ValueError as e:
-            raise ValueError(f"{e} at the bone for '{name}'") from None
-
+            raise ValueError(f"{e} at the bone for '{r.names[j]}'") from None
     k_rel = np.empty_like(rest_rot)
     for b, m in enumerate(rig.parent_slot):
         k_rel[b] = rest_rot[b] if m < 0 else rest_rot[m].T @ rest_rot[b]
-
-    def length(pairs, points_rig: bool):
-        total = 0.0
-        for a, c in pairs:
-            if points_rig:
-                pa = pelvis_point(True) if a == "pelvis" else head(a)
-                total += np.linalg.norm(head(c) - pa)
-            else:
-                pa = src_pelvis if a == "pelvis" else src[idx[a]]
-                total += np.linalg.norm(src[idx[c]] - pa)
-        return total
-
-    pairs = [("pelvis", top)]
-    for side in ("left", "right"):
-        if has(f"{side}_hip") and has(f"{side}_knee") and has(f"{side}_ankle"):
-            pairs += [(f"{side}_hip", f"{side}_knee"), (f"{side}_knee", f"{side}_ankle")]
-    k = length(pairs, True) / length(pairs, False)
-    root = slot.get(idx["pelvis"], -1)
-    return RetargetPlan(joints=tuple(rig.joints), parent_slot=tuple(int(p) for p in rig.parent_slot), S=s,
-                        T=t_frames, K=k_rel, rest_rot=rest_rot, size_ratio=float(k), root_slot=root,
-                        root_head=heads[root].copy() if root >= 0 else np.zeros(3),
+    root = r.slot.get(r.idx["pelvis"], -1)
+    return RetargetPlan(joints=tuple(rig.joints), parent_slot=tuple(int(p) for p in rig.parent_slot), S=r.S,
+                        T=t_frames, K=k_rel, rest_rot=rest_rot, size_ratio=float(_size_ratio(r)), root_slot=root,
+                        root_head=r.heads[root].copy() if root >= 0 else np.zeros(3),
                         smplx_parents=tuple(smplx.parents))
 
 

@@ -59,7 +59,7 @@ def enable_addon():
 
 
 def sub(name: str):
-    """A submodule of the enabled add-on, e.g. ``sub("signavatar_blender.keying")``."""
+    """A submodule of the enabled add-on, e.g. ``sub("signavatar_blender.rig.keying")``."""
     return importlib.import_module(f"{ADDON}.{name}")
 
 

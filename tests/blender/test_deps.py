@@ -1,4 +1,5 @@
-"""Dependency installer plumbing and background jobs (no network: the installer is stood in for)."""
+"""The dependency installer operator, the add-on's dependency folder and background jobs in Blender
+(the installer job itself: tests/test_installer.py)."""
 
 from __future__ import annotations
 
@@ -8,45 +9,6 @@ import time
 import pytest
 
 from conftest import sub
-
-
-def test_installer_lines_are_parsed(addon):
-    deps = sub("signavatar_blender.deps")
-    assert deps.parse_line("SIGNAVATAR-PROGRESS 2 9 vision + CLIP") == deps.Progress(2, 9, "vision + CLIP")
-    assert deps.parse_line("SIGNAVATAR-DONE ok") == deps.Done(True)
-    assert deps.parse_line("SIGNAVATAR-DONE error pip failed (1): torch") == deps.Done(False, "pip failed (1): torch")
-    assert deps.parse_line("Collecting torch==2.13.0") is None
-    assert deps.parse_line("SIGNAVATAR-PROGRESS x y") is None
-
-
-def test_install_process_streams_progress_and_log(addon, tmp_path):
-    deps = sub("signavatar_blender.deps")
-    script = ("import time\n"
-              "for i in (1, 2, 3):\n"
-              "    print(f'SIGNAVATAR-PROGRESS {i} 3 step {i}', flush=True); print('pip says hi', flush=True)\n"
-              "    time.sleep(0.05)\n"
-              "print('SIGNAVATAR-DONE ok', flush=True)\n")
-    proc = deps.InstallProcess([sys.executable, "-c", script], log_path=tmp_path / "install.log")
-    proc.start()
-    lines, t0 = [], time.time()
-    while None not in lines and time.time() - t0 < 30:
-        lines += proc.drain()
-        time.sleep(0.02)
-    events = [deps.parse_line(x) for x in lines if x is not None]
-    assert [e.step for e in events if isinstance(e, deps.Progress)] == [1, 2, 3]
-    assert events[-1] == deps.Done(True)
-    assert "pip says hi" in (tmp_path / "install.log").read_text()
-
-
-def test_install_process_can_be_cancelled(addon):
-    deps = sub("signavatar_blender.deps")
-    proc = deps.InstallProcess([sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"])
-    proc.start()
-    t0 = time.time()
-    while "started" not in proc.drain() and time.time() - t0 < 30:
-        time.sleep(0.02)
-    proc.cancel()
-    assert proc.returncode() is not None and time.time() - t0 < 30
 
 
 def test_install_is_refused_while_offline_with_the_reason(addon):
@@ -59,7 +21,7 @@ def test_install_is_refused_while_offline_with_the_reason(addon):
 
 
 def test_dependency_folder_is_the_add_ons_own_and_joins_sys_path_only_on_demand(addon):
-    deps = sub("signavatar_blender.deps")
+    deps = sub("signavatar_blender.runtime_bridge.deps")
     folder = deps.deps_dir(create=True)
     assert folder.is_dir() and "extensions" in str(folder) and "signavatar" in str(folder)
     assert str(folder) not in sys.path  # registering did not touch sys.path
@@ -69,7 +31,7 @@ def test_dependency_folder_is_the_add_ons_own_and_joins_sys_path_only_on_demand(
 
 
 def test_jobs_report_progress_and_cancel(addon):
-    jobs = sub("signavatar_blender.jobs")
+    jobs = sub("signavatar_blender.ops.jobs")
 
     def work(job):
         for i in range(3):

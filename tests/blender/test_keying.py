@@ -17,8 +17,8 @@ def test_keyed_bones_follow_fk_on_the_built_in_avatar(addon, gender):
     import bpy
 
     sk = sub("model_runtime.skeleton")
-    keying = sub("signavatar_blender.keying")
-    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, gender)
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, gender)
     bpy.context.scene.render.fps = 30
     motion = random_motion(frames=8, seed=1, gender=gender)
     keyed = keying.key_motion(keying.bind(rig), motion, start=5, scene_fps=30)
@@ -32,8 +32,8 @@ def test_keyed_bones_follow_fk_on_the_built_in_avatar(addon, gender):
 def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
-    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral")
     b = keying.bind(rig)
     a = keying.key_motion(b, random_motion(frames=30, gloss="DRINK"), start=1, scene_fps=24, speed=1.0)
     c = keying.key_motion(b, random_motion(frames=30, gloss="DRINK", seed=2), start=math.ceil(a.frame_end) + 1,
@@ -47,13 +47,13 @@ def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
     assert c.frame_end - c.frame_start == pytest.approx(29 * 24 / 30 / 2)
     for pb in rig.pose.bones:
         assert pb.rotation_mode == "QUATERNION"
-    api = sub("signavatar_blender.action_api")
+    api = sub("signavatar_blender.rig.action_api")
     if bpy.app.version >= (4, 4, 0):  # slotted actions: one slot for the rig, the strip points at it
         assert api.SLOTTED and a.action.is_action_layered and len(a.action.slots) == 1
         assert a.strip.action_slot == a.action.slots[0] and a.action.slots[0].target_id_type == "OBJECT"
     fcurves = api.fcurves
     # every F-curve holds one key per motion frame, written in bulk
-    target = sub("signavatar_blender.action_api").ActionTarget(a.action, a.strip.action_slot,
+    target = sub("signavatar_blender.rig.action_api").ActionTarget(a.action, a.strip.action_slot,
                                                               a.action.layers[0].strips[0].channelbag(a.strip.action_slot))
     curves = list(fcurves(target))
     assert len(curves) == 55 * 4 + 3
@@ -63,8 +63,8 @@ def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
 def test_a_users_active_action_is_pushed_down_not_lost(addon):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
-    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral")
     rig.pose.bones["head"].rotation_quaternion = (0.9, 0.1, 0.0, 0.0)
     rig.pose.bones["head"].keyframe_insert("rotation_quaternion", frame=1)
     mine = rig.animation_data.action
@@ -109,7 +109,7 @@ def _smplx_addon_like_rig(bpy, gender="neutral", with_root=True, eye_names=("lef
 def test_smplx_addon_style_rig_is_driven_correctly(addon):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
+    keying = sub("signavatar_blender.rig.keying")
     obj, names = _smplx_addon_like_rig(bpy)
     b = keying.bind(obj)
     assert np.allclose(b.smplx_to_arm, np.eye(3))  # Y-up armature data
@@ -135,8 +135,8 @@ def test_smplx_addon_style_rig_is_driven_correctly(addon):
 def test_turning_the_avatar_turns_its_signing(addon):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
-    rig = sub("signavatar_blender.avatar").create_avatar(bpy.context, "neutral")
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral")
     rig.rotation_euler = (0.0, 0.0, 0.7)
     rig.location = (2.0, -1.0, 0.0)
     bpy.context.view_layer.update()
@@ -152,7 +152,7 @@ def test_turning_the_avatar_turns_its_signing(addon):
 def test_non_smplx_armatures_are_refused_naming_the_problem(addon):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
+    keying = sub("signavatar_blender.rig.keying")
     err = sub("model_runtime.errors").SignAvatarError
     arm = bpy.data.armatures.new("Rig")
     obj = bpy.data.objects.new("Rig", arm)
@@ -174,3 +174,27 @@ def test_non_smplx_armatures_are_refused_naming_the_problem(addon):
     bpy.ops.object.mode_set(mode="OBJECT")
     with pytest.raises(err, match="'left_elbow' hangs from 'spine1' instead of 'left_shoulder'"):
         keying.bind(wrong)
+
+
+def test_the_blender_4_2_action_path_keys_what_fk_says(addon, monkeypatch):
+    """Blender 4.2/4.3 have no slotted actions: the shim's legacy branch (``action.fcurves`` on the action,
+    no slot), forced here under bpy 4.5, whose legacy ``action.fcurves`` API still works, keys the same motion."""
+    import bpy
+
+    sk = sub("model_runtime.skeleton")
+    api = sub("signavatar_blender.rig.action_api")
+    keying = sub("signavatar_blender.rig.keying")
+    calls = []
+    monkeypatch.setattr(api, "SLOTTED", False)
+    real = api.new_fcurve
+    monkeypatch.setattr(api, "new_fcurve", lambda target, *a: calls.append(target.channelbag) or real(target, *a))
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral", body_mesh=False)
+    bpy.context.scene.render.fps = 30
+    motion = random_motion(frames=6, seed=3)
+    keyed = keying.key_motion(keying.bind(rig), motion, start=1, scene_fps=30)
+    assert calls and all(cb is None for cb in calls)  # every F-curve went through action.fcurves
+    assert keyed.action.id_root == "OBJECT" and len(keyed.action.fcurves) == 55 * 4 + 3
+    expected = fk_world(motion, "neutral", rig.matrix_world)
+    for t in range(motion.num_frames):
+        got = bone_heads_world(rig, sk.JOINT_NAMES, 1 + t)
+        assert np.abs(got - expected[t]).max() < TOL, f"frame {t}"

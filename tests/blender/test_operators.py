@@ -127,7 +127,7 @@ def test_skin_deforms_smoothly_at_elbows_wrists_and_knuckles(addon):
         for k in (1, 2, 3):
             poses[0, J[f"right_{f}{k}"], 2] = 1.3  # a fist
     motion = sub("model_runtime.motion").SignMotion(poses=poses, trans=np.zeros((1, 3), np.float32), fps=30)
-    sub("signavatar_blender.keying").key_motion(rig, motion, start=1)
+    sub("signavatar_blender.rig.keying").key_motion(rig, motion, start=1)
     bpy.context.scene.frame_set(1)
     posed = body.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
     p = np.zeros(len(posed.vertices) * 3)
@@ -162,7 +162,7 @@ def test_use_selected_armature(addon):
 def test_generate_keys_the_matched_sign(addon, default_model):
     import bpy
 
-    gen = sub("signavatar_blender.model_access").generator(sub("signavatar_blender.preferences").settings())
+    gen = sub("signavatar_blender.runtime_bridge.models").generator(sub("signavatar_blender.ui.preferences").settings())
     gloss = sorted(gen.vocabulary)[0]
     rig = avatar(bpy, "female")
     props = bpy.context.scene.signavatar
@@ -187,7 +187,7 @@ def test_generate_keys_the_matched_sign(addon, default_model):
 def test_sentence_is_keyed_as_one_clip_with_a_fingerspelled_name(addon, default_model):
     import bpy
 
-    gen = sub("signavatar_blender.model_access").generator(sub("signavatar_blender.preferences").settings())
+    gen = sub("signavatar_blender.runtime_bridge.models").generator(sub("signavatar_blender.ui.preferences").settings())
     a, b = sorted(gen.vocabulary)[:2]
     rig = avatar(bpy)
     props = bpy.context.scene.signavatar
@@ -340,7 +340,7 @@ def test_video_raw_ik_then_reconstructed_by_the_model(addon):
         if os.environ.get("CI"):
             pytest.fail(f"the default model is not in {DEFAULT_MODEL}")
         pytest.skip(f"the default model is not in {DEFAULT_MODEL} (raw IK part passed)")
-    gen = sub("signavatar_blender.model_access").generator(sub("signavatar_blender.preferences").settings())
+    gen = sub("signavatar_blender.runtime_bridge.models").generator(sub("signavatar_blender.ui.preferences").settings())
     err = sub("model_runtime.errors").SignAvatarError
 
     def known_as(gloss):
@@ -392,7 +392,7 @@ def test_export_npz_round_trips_the_keyed_motion(addon, tmp_path):
     scene = bpy.context.scene
     scene.render.fps = 30
     motion = random_motion(frames=10, seed=5, gender="male", gloss="WATER")
-    sub("signavatar_blender.keying").key_motion(rig, motion, start=1, scene_fps=30)
+    sub("signavatar_blender.rig.keying").key_motion(rig, motion, start=1, scene_fps=30)
     scene.frame_start, scene.frame_end = 1, 10
     out = tmp_path / "water.npz"
     assert bpy.ops.signavatar.export_npz(filepath=str(out)) == {"FINISHED"}
@@ -411,7 +411,7 @@ def test_export_bvh_and_fbx(addon, tmp_path):
     import bpy
 
     rig = avatar(bpy)
-    sub("signavatar_blender.keying").key_motion(rig, random_motion(frames=6), start=1, scene_fps=24)
+    sub("signavatar_blender.rig.keying").key_motion(rig, random_motion(frames=6), start=1, scene_fps=24)
     bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 6
     selected = [o.name for o in bpy.context.selected_objects]
     bvh = tmp_path / "sign.bvh"
@@ -431,3 +431,20 @@ def test_export_without_avatar_is_refused(addon, tmp_path):
     with pytest.raises(RuntimeError, match="no target armature"):
         bpy.ops.signavatar.export_npz(filepath=str(tmp_path / "x.npz"))
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("op", ["export_npz", "export_bvh", "export_fbx"])
+def test_export_to_a_place_that_cannot_be_written_is_one_error_and_no_file(addon, tmp_path, op):
+    import bpy
+
+    rig = avatar(bpy)
+    sub("signavatar_blender.rig.keying").key_motion(rig, random_motion(frames=3), start=1, scene_fps=24)
+    bpy.context.scene.frame_start, bpy.context.scene.frame_end = 1, 3
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    ext = op.rpartition("_")[2]
+    with pytest.raises(RuntimeError) as e:
+        getattr(bpy.ops.signavatar, op)(filepath=str(blocker / f"sign.{ext}"))
+    lines = [ln for ln in str(e.value).splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Unexpected error" not in lines[0], lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not_a_folder"]

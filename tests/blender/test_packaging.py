@@ -17,8 +17,8 @@ zip_path = sys.argv[-1]
 assert bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default",
                                                  enable_on_install=True) == {"FINISHED"}
 assert "bl_ext.user_default.signavatar" in bpy.context.preferences.addons
-import bl_ext.user_default.signavatar.signavatar_blender.keying as keying
-import bl_ext.user_default.signavatar.signavatar_blender.avatar as avatar
+import bl_ext.user_default.signavatar.signavatar_blender.rig.keying as keying
+import bl_ext.user_default.signavatar.signavatar_blender.avatar.build as avatar
 import bl_ext.user_default.signavatar.model_runtime.motion as motion
 import numpy as np
 assert bpy.ops.signavatar.create_avatar.poll()
@@ -43,7 +43,7 @@ def built_zip(tmp_path_factory):
 def test_zip_holds_the_extension_and_nothing_else(built_zip):
     names = zipfile.ZipFile(built_zip).namelist()
     for need in ("blender_manifest.toml", "__init__.py", "install_deps.py", "constraints.txt",
-                 "signavatar_blender/keying.py", "model_runtime/skeleton.py", "model_runtime/motion.py"):
+                 "signavatar_blender/rig/keying.py", "model_runtime/skeleton.py", "model_runtime/motion.py"):
         assert need in names, need
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", ".venv/", "benchmarks/", "docs/"))]
     default = REPO / "model_runtime" / "checkpoints" / "default"

@@ -209,4 +209,4 @@ def test_glosses_and_a_sentence_from_the_shipped_model(tmp_path):
     rows = summary(tmp_path)
     assert res.code == 0, res.log
     assert [r["status"] for r in rows.values()] == ["rendered", "rendered"]
-    assert "fingerspelled as B-O-B" in rows[f"{sub('signavatar_blender.render.jobs').safe_name(gloss)}_bob"]["reason"]
+    assert "fingerspelled as B-O-B" in rows[f"{sub('signavatar_blender.render.worklist').safe_name(gloss)}_bob"]["reason"]

@@ -27,7 +27,7 @@ def _smplx_directions(motion):
 
     sk = sub("model_runtime.skeleton")
     rot = sub("model_runtime.rotations")
-    plan_mod = sub("signavatar_blender.bone_plan")
+    plan_mod = sub("signavatar_blender.rig.bone_plan")
     rest = sk.rest_skeleton("neutral")
     g = sk.forward_kinematics(rot.axis_angle_to_matrix(torch.from_numpy(np.asarray(motion.poses)).double()),
                               rest.joints, torch.zeros(motion.num_frames, 3, dtype=torch.float64)).rotations.numpy()
@@ -47,7 +47,7 @@ def _rig_directions(binding, frames):
     """(T, J, 3) rig segment directions in SMPL-X body axes (armature space rotated by S^T)."""
     import bpy
 
-    plan_mod = sub("signavatar_blender.bone_plan")
+    plan_mod = sub("signavatar_blender.rig.bone_plan")
     names = sub("model_runtime.skeleton").JOINT_NAMES
     slot = {j: s for s, j in enumerate(binding.joints)}
     pbs = [binding.obj.pose.bones[b] for b in binding.bones]
@@ -180,7 +180,7 @@ def vrm_rig(a_pose_degrees=40.0):
 def _key_and_measure(rig, motion=None):
     import bpy
 
-    keying = sub("signavatar_blender.keying")
+    keying = sub("signavatar_blender.rig.keying")
     bpy.context.scene.render.fps = 30
     binding = keying.bind(rig)
     motion = motion or sign_motion()
@@ -229,7 +229,7 @@ def test_vrm_rig_in_a_pose_follows_the_smplx_directions_and_root_motion_scales(a
 def test_unmapped_bones_are_never_keyed(addon):
     rig = vrm_rig()
     _key_and_measure(rig)
-    api = sub("signavatar_blender.action_api")
+    api = sub("signavatar_blender.rig.action_api")
     strip = rig.animation_data.nla_tracks[0].strips[0]
     bag = strip.action.layers[0].strips[0].channelbag(strip.action_slot)
     keyed = {}
@@ -310,7 +310,7 @@ def test_import_motion_cli_and_the_mixamo_round_trip(addon, tmp_path):
     assert motion.num_frames == 61 and motion.fps == 60 and motion.gloss == "A"
     # the take's own bone directions, read from the imported FBX
     src = import_mixamo()
-    keying = sub("signavatar_blender.keying")
+    keying = sub("signavatar_blender.rig.keying")
     src_binding = keying.bind(src)
     take = _rig_directions(src_binding, range(1, 62))
     for o in list(bpy.data.objects):

@@ -1,4 +1,4 @@
-"""Access to ``model_runtime`` from the add-on, wherever the add-on runs.
+"""The bridge to ``model_runtime``: the one way the add-on reaches the pure layer, wherever it runs.
 
 Inside the installed extension ``model_runtime`` is a sibling subpackage
 (``bl_ext.<repo>.signavatar.model_runtime``); in a source checkout run as
@@ -10,9 +10,12 @@ nothing is imported until an operator asks for it.
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
-_PARENT = __package__.rpartition(".")[0]  # the extension package, or "" in a checkout
-BASE = f"{_PARENT}.model_runtime" if _PARENT else "model_runtime"
+# __package__ is ``<extension>.signavatar_blender.runtime_bridge``, or ``signavatar_blender.runtime_bridge``
+EXTENSION_PACKAGE = __package__.rsplit(".", 2)[0] if __package__.count(".") >= 2 else ""  # "" in a checkout
+EXTENSION_ROOT = Path(__file__).resolve().parents[2]  # the extension's folder (the repository in a checkout)
+BASE = f"{EXTENSION_PACKAGE}.model_runtime" if EXTENSION_PACKAGE else "model_runtime"
 
 
 def runtime(submodule: str = ""):

@@ -8,9 +8,10 @@ import torch
 
 from model_runtime import rotations as R
 from model_runtime.skeleton import GENDERS, JOINT_NAMES, PARENTS, rest_skeleton
-from signavatar_blender import quaternion as Q
-from signavatar_blender import rig_math, rigs
-from signavatar_blender.bone_plan import plan_bones
+from signavatar_blender.rig import quaternion as Q
+from signavatar_blender.rig import rig_math
+from signavatar_blender.rig import smplx_match as rigs
+from signavatar_blender.rig.bone_plan import plan_bones
 
 
 def random_rotvecs(n, rng, max_angle=np.pi):

@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-import math
 import threading
-import time
-from pathlib import Path
 
 import bpy
 from bpy.props import StringProperty
 
-from . import deps, jobs, model_access, mr, placing
-from .avatar import BODY_PROP
-from .preferences import settings
+from .. import runtime_bridge as bridge
+from ..avatar import body_of
+from ..rig import placing
+from ..runtime_bridge import deps, models
+from ..ui.preferences import settings
+from . import jobs
 
-TYPICAL_EXTRACT_FPS = 12.0  # landmark extraction speed used for the progress estimate
 _solved: dict = {}  # (path, size, mtime, mirrored, gender) -> IK motion: switching Raw/Reconstructed is instant
 _solved_lock = threading.Lock()
 KEEP_SOLVED = 4
 
 
-def _frame_count(path: Path) -> int:
-    import cv2
+def _landmarks_progress(job, lo: float, hi: float):
+    """``load_video``'s progress callback: the share of frames processed, mapped onto [lo, hi] of the job;
+    cancelling the job stops the extraction at the next frame."""
+    def progress(done: int, expected: int) -> None:
+        job.check()
+        share = min(1.0, done / expected) if expected else 0.0
+        job.report(lo + (hi - lo) * share, f"Finding the signer: frame {done} of {expected or '?'}")
 
-    cap = cv2.VideoCapture(str(path))
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
-    finally:
-        cap.release()
-
-
-def _ticker(job, frames: int, lo: float, hi: float, stop: threading.Event) -> None:
-    """Progress for the landmark stage, which reports none: an estimate from the frame count."""
-    expected = max(frames, 1) / TYPICAL_EXTRACT_FPS
-    t0 = time.perf_counter()
-    while not stop.wait(0.25):
-        t = time.perf_counter() - t0
-        job.report(lo + (hi - lo) * (1.0 - math.exp(-t / expected)),
-                   f"Finding the signer in {frames or 'the'} frames ({t:.0f} s)")
+    return progress
 
 
 class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operator):
@@ -62,7 +52,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
 
     def prepare(self, context):
         props = context.scene.signavatar
-        video = mr.runtime("landmarks.video")
+        video = bridge.runtime("landmarks.video")
         path, problems = self.input_path(context, video.VIDEO_EXTENSIONS)
         mode = props.video_mode
         gloss = props.video_gloss.strip()
@@ -70,9 +60,7 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
             problems.append("the model reconstructs a clip conditioned on its sign: type which sign the video shows "
                             "in 'Sign Shown', or choose 'Raw (IK only)'")
         binding = placing.validate(context, *problems)
-        gender = binding.obj.get(BODY_PROP, "neutral")
-        if gender not in mr.runtime("skeleton").GENDERS:
-            gender = "neutral"
+        gender = body_of(binding.obj)
         mirrored = bool(props.video_mirrored)
         s = settings(context)
         self._where = placing.placement(context)
@@ -84,17 +72,10 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
         def solve(job):
             deps.activate()
             job.report(0.01, f"Opening {path.name}")
-            stop = threading.Event()
-            ticker = threading.Thread(target=_ticker, args=(job, _frame_count(path), 0.02, 0.6, stop), daemon=True)
-            ticker.start()
-            try:
-                seq = video.load_video(path, mirrored=mirrored, progress=False)
-            finally:
-                stop.set()
-                ticker.join()
+            seq = video.load_video(path, mirrored=mirrored, progress=_landmarks_progress(job, 0.02, 0.6))
             job.check()
             job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
-            return mr.runtime("ik.solve").solve(seq, gender=gender).motion
+            return bridge.runtime("ik.solve").solve(seq, gender=gender).motion
 
         def work(job):
             with _solved_lock:
@@ -108,8 +89,8 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
             label = f"{path.stem} (IK)"
             if mode == "MODEL":
                 job.check()
-                job.report(0.85, "Loading the model" if model_access.cached(s) is None else "Reconstructing")
-                gen = model_access.generator(s)
+                job.report(0.85, "Loading the model" if models.cached(s) is None else "Reconstructing")
+                gen = models.generator(s)
                 m = gen.match(gloss)
                 job.report(0.9, f"Reconstructing as {m.gloss}")
                 motion = gen.reconstruct(motion, gloss=m.gloss)

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import action_api, mr, rig_math, rigs
+from .. import runtime_bridge as bridge
+from . import action_api, rig_math, smplx_match
 
 TRACK = "SignAvatar"
 
@@ -46,21 +47,21 @@ def _np3(m) -> np.ndarray:
 def bind(obj):
     """Inspect ``obj``: a :class:`RigBinding` for an SMPL-X armature, a retargeting binding for another
     humanoid; raise ``SignAvatarError`` naming every problem if it is neither."""
-    err = mr.error()
+    err = bridge.error()
     if obj is None:
         raise err("no target armature: create an avatar in the SignAvatar panel (Avatar) or select an "
                   "SMPL-X armature and press 'Use Selected Armature'")
     if obj.type != "ARMATURE":
         raise err(f"'{obj.name}' is a {obj.type.lower()} object, not an armature: select an SMPL-X armature "
                   "or create a built-in avatar")
-    sk = mr.runtime("skeleton")
+    sk = bridge.runtime("skeleton")
     bones = obj.data.bones
-    match = rigs.match_smplx({b.name: (b.parent.name if b.parent else None) for b in bones},
+    match = smplx_match.match_smplx({b.name: (b.parent.name if b.parent else None) for b in bones},
                              sk.JOINT_NAMES, sk.PARENTS)
     if not match.ok:
         if len(match.bones) >= 40 or not obj.data.bones:  # meant as an SMPL-X rig: say what is wrong with it
             raise err(match.problem(obj.name))
-        from .rig import binding as retarget
+        from . import binding as retarget
 
         return retarget.bind(obj, smplx_problem=f"is not an SMPL-X armature (it has {len(match.bones)} of the "
                                                 "52 SMPL-X joints)")
@@ -113,7 +114,7 @@ def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTar
                if binding.translate else None)
         root = binding.bones[binding.joints.index(0)]
     else:
-        from .rig import binding as retarget
+        from . import binding as retarget
 
         quats, loc, const = retarget.channels(binding, motion)
         root = binding.root_bone
@@ -155,7 +156,7 @@ def key_motion(rig, motion, start: float = 1, speed: float = 1.0, scene_fps: flo
     ``scene_fps``: the frame rate the strip is timed for (None: the motion's own, one scene frame per
     motion frame); ``speed`` scales playback. ``name`` defaults to the motion's gloss.
     """
-    err = mr.error()
+    err = bridge.error()
     binding = rig if hasattr(rig, "bones") and hasattr(rig, "obj") else bind(rig)
     if not (np.isfinite(speed) and 0.05 <= speed <= 20.0):
         raise err(f"speed must be between 0.05 and 20, got {speed}")

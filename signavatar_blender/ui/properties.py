@@ -6,7 +6,7 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from . import model_access
+from ..runtime_bridge import models
 from .preferences import settings
 
 BODIES = [("neutral", "Neutral", "Neutral proportions, 1.70 m"),
@@ -20,7 +20,7 @@ def _is_armature(self, obj) -> bool:
 
 def _gloss_search(self, context, edit_text):
     """Suggestions for the gloss field: known glosses containing what was typed."""
-    vocab = model_access.vocabulary(settings(context))
+    vocab = models.vocabulary(settings(context))
     text = edit_text.strip().lower().replace(" ", "")
     if not text:
         return list(vocab)

@@ -12,7 +12,7 @@ import pytest
 from model_runtime.errors import SignAvatarError
 from signavatar_blender.render import framing, records, sheet
 from signavatar_blender.render.cli import build_parser, settings_from_args
-from signavatar_blender.render.jobs import MOTION, SENTENCE, make_jobs, parse_shard, safe_name, shard
+from signavatar_blender.render.worklist import MOTION, SENTENCE, make_jobs, parse_shard, safe_name, shard
 from signavatar_blender.render.settings import RenderSettings, parse_colour
 
 

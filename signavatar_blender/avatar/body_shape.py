@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..rig.bone_plan import BonePlan
 from . import sdf
-from .bone_plan import BonePlan
 
 SIDES = (("left", 1.0), ("right", -1.0))
 FINGERS = ("index", "middle", "ring", "pinky")

@@ -1,12 +1,14 @@
-"""Drag and drop: an image or a video dropped on the 3D viewport signs it (Blender 4.1+ file handlers)."""
+"""Drag and drop: an image or a video dropped on the 3D viewport signs it (Blender 4.1+ file handlers).
+
+The handlers name their operators by ``bl_idname`` only; the accepted suffixes come from
+:mod:`..runtime_bridge.formats` (the video list is ``model_runtime``'s own).
+"""
 
 from __future__ import annotations
 
 import bpy
 
-from .ops_sign import IMAGE_EXTENSIONS
-
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
+from ..runtime_bridge.formats import IMAGE_EXTENSIONS, video_extensions
 
 
 def _over_viewport(context) -> bool:
@@ -30,7 +32,7 @@ if hasattr(bpy.types, "FileHandler"):
         bl_idname = "SIGNAVATAR_FH_video"
         bl_label = "SignAvatar: reconstruct from video"
         bl_import_operator = "signavatar.sign_from_video"
-        bl_file_extensions = ";".join(VIDEO_EXTENSIONS)
+        bl_file_extensions = ";".join(video_extensions())
 
         @classmethod
         def poll_drop(cls, context):

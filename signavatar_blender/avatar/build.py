@@ -1,7 +1,7 @@
 """Create the built-in avatar in Blender: armature + skinned body mesh + materials.
 
-Thin bpy adapter over the numpy modules :mod:`.bone_plan` (bones) and
-:mod:`.avatar_mesh` (mesh, materials, weights). The armature object sits at the world
+Thin bpy adapter over the numpy modules :mod:`..rig.bone_plan` (bones) and
+:mod:`.mesh` (mesh, materials, weights). The armature object sits at the world
 origin with identity transform; its bones carry the 55 SMPL-X joint names.
 """
 
@@ -13,13 +13,12 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from . import mr
-from . import deps
-from .avatar_mesh import AvatarMesh, cached_avatar_mesh
+from .. import runtime_bridge as bridge
+from ..rig.bone_plan import BonePlan, plan_bones
+from ..runtime_bridge import deps
+from . import BODY_PROP
 from .body_shape import MATERIALS
-from .bone_plan import BonePlan, plan_bones
-
-BODY_PROP = "signavatar_body"  # custom property on the armature object: neutral / female / male
+from .mesh import AvatarMesh, cached_avatar_mesh
 
 # sRGB display colours of the built-in materials (converted to linear for Blender)
 COLOURS = {
@@ -35,7 +34,7 @@ def _linear(c: int) -> float:
 
 
 def body_plan(gender: str) -> BonePlan:
-    sk = mr.runtime("skeleton")
+    sk = bridge.runtime("skeleton")
     rest = sk.rest_skeleton(gender)
     return plan_bones(rest.joints, rest.end_sites, rest.floor_y, sk.JOINT_NAMES, sk.PARENTS)
 
@@ -134,9 +133,9 @@ def create_avatar(context, gender: str = "neutral", location=(0.0, 0.0, 0.0), bo
 
     ``body_mesh=False`` adds the armature alone (no meshing: instant).
     """
-    sk = mr.runtime("skeleton")
+    sk = bridge.runtime("skeleton")
     if gender not in sk.GENDERS:
-        raise mr.error()(f"unknown body '{gender}': expected one of {', '.join(sk.GENDERS)}")
+        raise bridge.error()(f"unknown body '{gender}': expected one of {', '.join(sk.GENDERS)}")
     plan = body_plan(gender)
     data = _mesh_for(gender) if body_mesh else None
     collection = context.collection or context.scene.collection

@@ -1,4 +1,4 @@
-"""Bone mapping in the panel: detect it, fix it row by row, save it as JSON and load it on another rig."""
+"""Bone mapping operators: detect it, save it as JSON, load it on another rig, clear it (panel: ``ui.panels``)."""
 
 from __future__ import annotations
 
@@ -8,27 +8,20 @@ import bpy
 from bpy.props import StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from .. import mr
-from . import mapping as mapping_mod
-from .props import store_mapping, stored_mapping
-
-
-def _armature(context):
-    obj = context.active_object
-    if obj is not None and obj.type == "ARMATURE":
-        return obj
-    target = context.scene.signavatar.armature
-    return target if target is not None and target.type == "ARMATURE" else None
+from .. import runtime_bridge as bridge
+from ..rig import mapping as mapping_mod
+from ..rig.props import mapping_target, store_mapping, stored_mapping
+from .jobs import reported
 
 
 def _joint_names():
-    return mr.runtime("skeleton").JOINT_NAMES
+    return bridge.runtime("skeleton").JOINT_NAMES
 
 
 class _OnArmature:
     @classmethod
     def poll(cls, context):
-        if _armature(context) is None:
+        if mapping_target(context) is None:
             cls.poll_message_set("Select an armature")
             return False
         return True
@@ -42,7 +35,7 @@ class SIGNAVATAR_OT_detect_mapping(_OnArmature, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        obj = _armature(context)
+        obj = mapping_target(context)
         parents = {b.name: (b.parent.name if b.parent else None) for b in obj.data.bones}
         m = mapping_mod.detect(parents)
         store_mapping(obj, m, _joint_names())
@@ -62,16 +55,15 @@ class SIGNAVATAR_OT_save_mapping(_OnArmature, bpy.types.Operator, ExportHelper):
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
 
     def execute(self, context):
-        obj = _armature(context)
+        obj = mapping_target(context)
         m = stored_mapping(obj)
         if m is None:
             self.report({"ERROR"}, f"'{obj.name}' has no bone mapping yet: press 'Detect Bone Mapping' first")
             return {"CANCELLED"}
-        try:
-            path = mapping_mod.save(m, Path(bpy.path.abspath(self.filepath)))
-        except OSError as e:
-            self.report({"ERROR"}, f"Could not write {self.filepath}: {e}")
-            return {"CANCELLED"}
+        return reported(self, lambda: self._save(m))
+
+    def _save(self, m) -> set:
+        path = mapping_mod.save(m, Path(bpy.path.abspath(self.filepath)))
         self.report({"INFO"}, f"Saved {path.name}")
         return {"FINISHED"}
 
@@ -86,7 +78,7 @@ class SIGNAVATAR_OT_load_mapping(_OnArmature, bpy.types.Operator, ImportHelper):
     filter_glob: StringProperty(default="*.json", options={"HIDDEN"})
 
     def execute(self, context):
-        obj = _armature(context)
+        obj = mapping_target(context)
         path = Path(bpy.path.abspath(self.filepath))
         try:
             m = mapping_mod.from_json(path.read_text(encoding="utf-8"))
@@ -110,45 +102,10 @@ class SIGNAVATAR_OT_clear_mapping(_OnArmature, bpy.types.Operator):
     bl_options = {"REGISTER", "UNDO"}
 
     def execute(self, context):
-        obj = _armature(context)
+        obj = mapping_target(context)
         obj.signavatar_bones.clear()
         return {"FINISHED"}
 
 
-class SIGNAVATAR_PT_bone_mapping(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "SignAvatar"
-    bl_label = "Bone Mapping"
-    bl_idname = "SIGNAVATAR_PT_bone_mapping"
-    bl_parent_id = "SIGNAVATAR_PT_avatar"
-    bl_options = {"DEFAULT_CLOSED"}
-
-    def draw(self, context):
-        layout = self.layout
-        obj = _armature(context)
-        if obj is None:
-            layout.label(text="Select an armature", icon="INFO")
-            return
-        row = layout.row(align=True)
-        row.operator("signavatar.detect_mapping", icon="VIEWZOOM")
-        row.operator("signavatar.load_mapping", text="", icon="IMPORT")
-        row.operator("signavatar.save_mapping", text="", icon="EXPORT")
-        row.operator("signavatar.clear_mapping", text="", icon="X")
-        rows = obj.signavatar_bones
-        if not rows:
-            layout.label(text="No mapping stored (SMPL-X rigs need none)", icon="INFO")
-            return
-        layout.label(text=f"{obj.get('signavatar_mapping_source', 'user')}: "
-                          f"{sum(1 for r in rows if r.bone)} of {len(rows)} joints mapped")
-        col = layout.column(align=True)
-        for r in rows:
-            line = col.row(align=True)
-            ok = not r.bone or r.bone in obj.data.bones
-            line.alert = not ok
-            line.label(text=r.joint, icon="BLANK1" if r.bone else "DOT")
-            line.prop_search(r, "bone", obj.data, "bones", text="")
-
-
 classes = (SIGNAVATAR_OT_detect_mapping, SIGNAVATAR_OT_save_mapping, SIGNAVATAR_OT_load_mapping,
-           SIGNAVATAR_OT_clear_mapping, SIGNAVATAR_PT_bone_mapping)
+           SIGNAVATAR_OT_clear_mapping)

@@ -21,10 +21,10 @@ import pytest
 
 from signavatar_blender.render import outputs, records
 from signavatar_blender.render.batch import render_batch
-from signavatar_blender.render.jobs import make_jobs
+from signavatar_blender.render.worklist import make_jobs
 from signavatar_blender.render.settings import RenderSettings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def box(kind: bytes, payload: bytes) -> bytes:

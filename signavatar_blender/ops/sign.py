@@ -11,10 +11,12 @@ import difflib
 import bpy
 from bpy.props import StringProperty
 
-from . import deps, jobs, model_access, mr, placing
-from .preferences import settings
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from .. import runtime_bridge as bridge
+from ..rig import placing
+from ..runtime_bridge import deps, models
+from ..runtime_bridge.formats import IMAGE_EXTENSIONS
+from ..ui.preferences import settings
+from . import jobs
 
 
 def _match_text(m, text: str) -> str:
@@ -27,13 +29,8 @@ def _suggestions(gen, text: str) -> list[str]:
     try:
         m = gen.match(text, threshold=-1.0)
         return [m.gloss, *m.suggestions][:6]
-    except mr.error():
+    except bridge.error():
         return difflib.get_close_matches(text.strip().lower(), gen.vocabulary, n=6, cutoff=0.5)
-
-
-def why_no_image(context) -> str:
-    """Why signs from images cannot be made now ("" when they can): the image-reading packages are missing."""
-    return deps.why_unavailable("image")
 
 
 def _image_match_text(name: str, m) -> str:
@@ -52,11 +49,7 @@ class _SignJob(jobs.ModalJobOperator):
         state = context.window_manager.signavatar
         state.suggestions = ",".join(getattr(exc, "suggestions", ()) or ())
 
-    def _fail(self, exc, tb="") -> set:
-        self.failed(bpy.context, exc)
-        return super()._fail(exc, tb)
-
-    def _apply(self, context, result, suffix="") -> set:
+    def _key_signs(self, context, result, suffix="") -> set:
         match_text, motions = result
         binding = placing.target_binding(context)  # again: the scene may have changed while we worked
         keyed = placing.key_all(context, binding, motions, self._where, name_suffix=suffix)
@@ -86,15 +79,15 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         s = settings(context)
         seed, n, temp = int(props.seed), int(props.variations), float(props.temperature)
         self._where = placing.placement(context)
-        loaded = model_access.cached(s) is not None
+        loaded = models.cached(s) is not None
 
         def work(job):
             job.report(0.05, "Generating" if loaded else "Loading the model (first time only)")
-            gen = model_access.generator(s)
+            gen = models.generator(s)
             job.check()
             try:
                 m = gen.match(text)
-            except mr.error() as e:
+            except bridge.error() as e:
                 e.suggestions = _suggestions(gen, text)
                 raise
             job.report(0.5, f"Generating {m.gloss}")
@@ -104,7 +97,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
         return work
 
     def finish(self, context, result):
-        return self._apply(context, result)
+        return self._key_signs(context, result)
 
 
 class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.types.Operator):
@@ -122,7 +115,7 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
 
     @classmethod
     def unavailable(cls, context) -> str:
-        return why_no_image(context)
+        return deps.why_unavailable("image")
 
     def failed(self, context, exc) -> None:
         state = context.window_manager.signavatar
@@ -134,8 +127,8 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         path, problems = self.input_path(context)
         if not problems:
             try:  # the header only (missing, foreign or oversized file), before the model loads
-                mr.runtime("imageio").check_image(path)
-            except mr.error() as e:
+                bridge.runtime("imageio").check_image(path)
+            except bridge.error() as e:
                 problems.append(str(e))
         s = settings(context)
         if s.clip_weights is not None and not s.clip_weights.is_file():
@@ -149,8 +142,8 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
         self._image, self._name = str(path), path.name
 
         def work(job):
-            job.report(0.05, "Loading the model" if model_access.cached(s) is None else f"Reading {path.name}")
-            gen = model_access.generator(s)
+            job.report(0.05, "Loading the model" if models.cached(s) is None else f"Reading {path.name}")
+            gen = models.generator(s)
             job.check()
             job.report(0.3, f"Reading {path.name}")
             if mode == "nearest_gloss":
@@ -167,7 +160,7 @@ class SIGNAVATAR_OT_sign_from_image(_SignJob, jobs.FileInputJobOperator, bpy.typ
 
     def finish(self, context, result):
         text, motions, evidence, alternatives = result
-        out = self._apply(context, (text, motions))
+        out = self._key_signs(context, (text, motions))
         state = context.window_manager.signavatar
         state.image_result = text
         state.image_evidence = "\n".join(evidence)
@@ -193,10 +186,10 @@ class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
         self._where = placing.placement(context)
 
         def work(job):
-            job.report(0.05, "Loading the model" if model_access.cached(s) is None else "Signing")
-            gen = model_access.generator(s)
+            job.report(0.05, "Loading the model" if models.cached(s) is None else "Signing")
+            gen = models.generator(s)
             job.check()
-            res = mr.runtime("sentence").generate_sentence(text, generator=gen, seed=seed, hold=hold,
+            res = bridge.runtime("sentence").generate_sentence(text, generator=gen, seed=seed, hold=hold,
                                                            temperature=temp)
             words = ", ".join(f"{r.word} → {r.gloss}" for r in res.ranges)
             notices = "; ".join(res.notices)
@@ -205,7 +198,7 @@ class SIGNAVATAR_OT_generate_sentence(_SignJob, bpy.types.Operator):
         return work
 
     def finish(self, context, result):
-        return self._apply(context, result)
+        return self._key_signs(context, result)
 
 
 class SIGNAVATAR_OT_use_suggestion(bpy.types.Operator):

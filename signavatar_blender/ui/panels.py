@@ -1,11 +1,16 @@
-"""The "SignAvatar" tab in the 3D viewport's sidebar (N panel)."""
+"""The "SignAvatar" tab in the 3D viewport's sidebar (N panel).
+
+Panels name operators by their ``bl_idname`` string only and never import ``ops``; what a
+button needs to know (missing packages, the mapping's armature) comes from the bridge and
+``rig``.
+"""
 
 from __future__ import annotations
 
 import bpy
 
-from . import deps
-from .ops_sign import why_no_image
+from ..rig.props import mapping_target
+from ..runtime_bridge import deps
 
 
 class _Panel:
@@ -103,7 +108,7 @@ class SIGNAVATAR_PT_image(_Panel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         props = context.scene.signavatar
-        why = why_no_image(context)
+        why = deps.why_unavailable("image")
         if why:
             _unavailable(layout, why)
         layout.prop(props, "image_path", text="")
@@ -165,5 +170,37 @@ class SIGNAVATAR_PT_export(_Panel, bpy.types.Panel):
         col.operator("signavatar.export_fbx", text="FBX", icon="EXPORT")
 
 
-classes = (SIGNAVATAR_PT_avatar, SIGNAVATAR_PT_sign, SIGNAVATAR_PT_image, SIGNAVATAR_PT_video,
-           SIGNAVATAR_PT_export)
+class SIGNAVATAR_PT_bone_mapping(_Panel, bpy.types.Panel):
+    bl_label = "Bone Mapping"
+    bl_idname = "SIGNAVATAR_PT_bone_mapping"
+    bl_parent_id = "SIGNAVATAR_PT_avatar"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        obj = mapping_target(context)
+        if obj is None:
+            layout.label(text="Select an armature", icon="INFO")
+            return
+        row = layout.row(align=True)
+        row.operator("signavatar.detect_mapping", icon="VIEWZOOM")
+        row.operator("signavatar.load_mapping", text="", icon="IMPORT")
+        row.operator("signavatar.save_mapping", text="", icon="EXPORT")
+        row.operator("signavatar.clear_mapping", text="", icon="X")
+        rows = obj.signavatar_bones
+        if not rows:
+            layout.label(text="No mapping stored (SMPL-X rigs need none)", icon="INFO")
+            return
+        layout.label(text=f"{obj.get('signavatar_mapping_source', 'user')}: "
+                          f"{sum(1 for r in rows if r.bone)} of {len(rows)} joints mapped")
+        col = layout.column(align=True)
+        for r in rows:
+            line = col.row(align=True)
+            ok = not r.bone or r.bone in obj.data.bones
+            line.alert = not ok
+            line.label(text=r.joint, icon="BLANK1" if r.bone else "DOT")
+            line.prop_search(r, "bone", obj.data, "bones", text="")
+
+
+classes = (SIGNAVATAR_PT_avatar, SIGNAVATAR_PT_bone_mapping, SIGNAVATAR_PT_sign, SIGNAVATAR_PT_image,
+           SIGNAVATAR_PT_video, SIGNAVATAR_PT_export)

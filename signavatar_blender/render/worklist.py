@@ -1,4 +1,4 @@
-"""What a batch renders: jobs from the command line or a file, names, shards (stdlib only).
+"""The render worklist: what a batch renders, from the command line or a file; names, shards (stdlib only).
 
 A job is one clip: a gloss (or free text the model matches), a sentence, an image (a printed
 word or a photo of an object, read by the model's ``match_image``) or an existing motion
@@ -17,12 +17,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import mr
-
-
+from .. import runtime_bridge as bridge
+from ..runtime_bridge.formats import IMAGE_EXTENSIONS
 
 GLOSS, SENTENCE, MOTION, IMAGE = "gloss", "sentence", "motion", "image"
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class RenderJob:
 def safe_name(text: str) -> str:
     """A file-name stem from a gloss or sentence: ASCII letters, digits, ``_`` and ``-`` only
     (``model_runtime.safe_paths.safe_stem``, the one home of this rule)."""
-    return mr.runtime("safe_paths").safe_stem(text)
+    return bridge.runtime("safe_paths").safe_stem(text)
 
 
 MAX_JOB_FILE_BYTES = 64 * 1024 * 1024
@@ -65,14 +63,14 @@ def _int(value: str, where: str, problems: list[str]) -> int | None:
 def _read_text(path: Path) -> str:
     """The job file as text (UTF-8, with or without BOM); other encodings are refused with the line."""
     if path.stat().st_size > MAX_JOB_FILE_BYTES:
-        raise mr.error()(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large for a job file "
+        raise bridge.error()(f"{path}: {path.stat().st_size / 2**20:.0f} MB is too large for a job file "
                          f"(at most {MAX_JOB_FILE_BYTES // 2**20} MB)")
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise mr.error()(f"{path.name} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+        raise bridge.error()(f"{path.name} line {line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
                          "save the file as UTF-8") from None
 
 
@@ -88,20 +86,20 @@ def _csv_records(path: Path, lines: list[str]) -> list[tuple[int, list[str]]]:
     try:
         for values in reader:
             if reader.line_num != start:
-                raise mr.error()(f"{path.name} line {start}: unterminated quote (the quoted field runs on to line "
+                raise bridge.error()(f"{path.name} line {start}: unterminated quote (the quoted field runs on to line "
                                  f"{reader.line_num}); close the quote or remove it")
             out.append((start, values))
             start = reader.line_num + 1
     except csv.Error as e:
-        raise mr.error()(f"{path.name} line {start}: not valid CSV ({e}); check the quotes on that line") from None
+        raise bridge.error()(f"{path.name} line {start}: not valid CSV ({e}); check the quotes on that line") from None
     return out
 
 
 def image_problem(path) -> str | None:
     """Why ``path`` cannot be an image job (missing, not an image, too many pixels), read from its header only."""
     try:
-        mr.runtime("imageio").check_image(path)
-    except mr.error() as e:
+        bridge.runtime("imageio").check_image(path)
+    except bridge.error() as e:
         return str(e)
     return None
 
@@ -110,11 +108,11 @@ def image_folder(path) -> list[tuple[str, int, str, str]]:
     """Image rows ``(path, None, stem, image)`` for every image file directly in folder ``path``, in name order."""
     files = sorted(p for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
-        raise mr.error()(f"{path}: no image files in this folder ({', '.join(IMAGE_EXTENSIONS)})")
+        raise bridge.error()(f"{path}: no image files in this folder ({', '.join(IMAGE_EXTENSIONS)})")
     problems = [x for x in map(image_problem, files) if x]
     if problems:  # every unusable image named at once, before anything renders
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise mr.error()(f"{path}: " + "; ".join(problems[:5]) + more)
+        raise bridge.error()(f"{path}: " + "; ".join(problems[:5]) + more)
     return [(str(p), None, p.stem, IMAGE) for p in files]
 
 
@@ -124,7 +122,7 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
     if path.is_dir():
         return [(p, default_seed, n, k) for p, _, n, k in image_folder(path)]
     if not path.is_file():
-        raise mr.error()(f"job file not found: {path}")
+        raise bridge.error()(f"job file not found: {path}")
     text = _read_text(path)
     problems: list[str] = []
     rows: list[tuple[str, int, str, str]] = []
@@ -134,7 +132,7 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
         header = records[0][1] if records else []
         cols = [c.strip().lower() for c in header]
         if not {GLOSS, SENTENCE, IMAGE} & set(cols):
-            raise mr.error()(f"{path}: a CSV job file needs a header with a 'gloss', 'sentence' or 'image' column "
+            raise bridge.error()(f"{path}: a CSV job file needs a header with a 'gloss', 'sentence' or 'image' column "
                              f"(optional 'seed' and 'name'); found {cols or 'no header'}")
         for n, values in records[1:]:
             if not any(v.strip() for v in values):
@@ -168,7 +166,7 @@ def read_job_file(path, default_seed: int) -> list[tuple[str, int, str, str]]:
             if gloss:
                 rows.append((gloss, default_seed, "", GLOSS))
     if problems:
-        raise mr.error()("; ".join(problems))
+        raise bridge.error()("; ".join(problems))
     return rows
 
 
@@ -189,17 +187,17 @@ def make_jobs(glosses, sentences, files, seed: int, motions=(), images=()) -> li
         else:
             problem = image_problem(im)
             if problem:
-                raise mr.error()(f"--image: {problem}")
+                raise bridge.error()(f"--image: {problem}")
             rows.append((str(im), seed, Path(im).stem, IMAGE))
     missing = [str(m) for m in motions if not Path(m).is_file()]
     if missing:
-        raise mr.error()(f"motion files not found: {', '.join(missing)}")
+        raise bridge.error()(f"motion files not found: {', '.join(missing)}")
     rows.extend((str(m), seed, Path(m).stem, MOTION) for m in motions)
     jobs: list[RenderJob] = []
     too_long = [f"a job of {len(text)} characters (starts {text[:30]!r}...)" for text, _, _, kind in rows
                 if kind not in (MOTION, IMAGE) and len(text) > MAX_TEXT_CHARS]
     if too_long:
-        raise mr.error()(f"at most {MAX_TEXT_CHARS} characters per gloss or sentence: " + "; ".join(too_long[:3]))
+        raise bridge.error()(f"at most {MAX_TEXT_CHARS} characters per gloss or sentence: " + "; ".join(too_long[:3]))
     for text, s, name, kind in rows:
         text = text if kind in (MOTION, IMAGE) else " ".join(text.split())
         stem = safe_name(name) if name else safe_name(text) + ("" if s == seed else f"_seed{s}")
@@ -211,10 +209,10 @@ def make_jobs(glosses, sentences, files, seed: int, motions=(), images=()) -> li
             clashes.append(f"{seen[job.name].label} and {job.label} both write '{job.name}'")
         seen.setdefault(job.name, job)
     if clashes:
-        raise mr.error()("duplicate output names: " + "; ".join(clashes) +
+        raise bridge.error()("duplicate output names: " + "; ".join(clashes) +
                                ". Give different seeds or a 'name' column in a CSV job file")
     if not jobs:
-        raise mr.error()("nothing to render: give glosses, --sentence TEXT, --input FILE, --image FILE|DIR or "
+        raise bridge.error()("nothing to render: give glosses, --sentence TEXT, --input FILE, --image FILE|DIR or "
                          "--motion NPZ")
     return jobs
 
@@ -225,7 +223,7 @@ def parse_shard(text: str | None) -> tuple[int, int]:
         return 1, 1
     m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
     if not m or not (1 <= int(m.group(1)) <= int(m.group(2))):
-        raise mr.error()(f"--shard must be k/n with 1 <= k <= n (e.g. 2/4), got {text!r}")
+        raise bridge.error()(f"--shard must be k/n with 1 <= k <= n (e.g. 2/4), got {text!r}")
     return int(m.group(1)), int(m.group(2))
 
 

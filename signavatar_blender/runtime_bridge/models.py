@@ -10,11 +10,26 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import deps, mr
-from .preferences import Settings
+from . import EXTENSION_ROOT, deps, error, runtime
+
+DEFAULT_MODEL = EXTENSION_ROOT / "model_runtime" / "checkpoints" / "default"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What loading the model needs from the preferences (read by ``ui.preferences.settings``)."""
+
+    model_folder: Path
+    clip_weights: Path | None
+    device: str
+
+    @property
+    def model_is_default(self) -> bool:
+        return self.model_folder == DEFAULT_MODEL
 
 _lock = threading.Lock()
 _loaded: dict = {}
@@ -36,11 +51,11 @@ def generator(s: Settings):
         if key in _loaded:
             return _loaded[key]
         deps.activate()
-        mr.runtime("runtime_env").apply()
+        runtime("runtime_env").apply()
         if s.clip_weights is not None and not s.clip_weights.is_file():
-            raise mr.error()(f"CLIP weights file not found: {s.clip_weights}; fix the path in Preferences > "
+            raise error()(f"CLIP weights file not found: {s.clip_weights}; fix the path in Preferences > "
                              "Add-ons > SignAvatar")
-        gen_mod = mr.runtime("generation.generator")
+        gen_mod = runtime("generation.generator")
         gen = gen_mod.Generator.load(s.model_folder, device=s.device,
                                      clip_weights=str(s.clip_weights) if s.clip_weights else None)
         _loaded[key] = gen
@@ -54,7 +69,7 @@ def forget() -> None:
 
 
 def _gloss_file(folder: Path) -> Path:
-    return folder / mr.runtime("model.gloss_table").GLOSS_FILE
+    return folder / runtime("model.gloss_table").GLOSS_FILE
 
 
 @lru_cache(maxsize=8)

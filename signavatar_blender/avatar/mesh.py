@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..rig.bone_plan import BonePlan
 from .body_shape import MATERIALS, body_shape
-from .bone_plan import BonePlan
 from .skin_weights import skin
 from .surface_nets import mesh_sdf
 
@@ -55,14 +55,16 @@ def build_avatar_mesh(plan: BonePlan, gender: str) -> AvatarMesh:
                       bone_names=tuple(plan.names[b] for b in all_bones), weights=weights)
 
 
-_SOURCES = ("avatar_mesh.py", "body_shape.py", "sdf.py", "surface_nets.py", "skin_weights.py", "bone_plan.py")
+# relative to signavatar_blender/ (the cache key hashes their bytes: moving or editing one rebuilds the cache)
+_SOURCES = ("avatar/mesh.py", "avatar/body_shape.py", "avatar/sdf.py", "avatar/surface_nets.py",
+            "avatar/skin_weights.py", "rig/bone_plan.py")
 
 
 def cache_key(plan: BonePlan, gender: str) -> str:
     h = hashlib.sha256(gender.encode())
     for arr in (plan.heads, plan.tails, plan.z_axis):
         h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]
     for name in _SOURCES:
         h.update((here / name).read_bytes())
     return h.hexdigest()[:20]

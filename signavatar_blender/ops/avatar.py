@@ -5,8 +5,10 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty
 
-from . import jobs, keying, mr
-from .properties import BODIES
+from .. import runtime_bridge as bridge
+from ..rig import keying
+from ..ui.properties import BODIES
+from . import jobs
 
 
 class SIGNAVATAR_OT_create_avatar(bpy.types.Operator):
@@ -23,17 +25,15 @@ class SIGNAVATAR_OT_create_avatar(bpy.types.Operator):
         return self.execute(context)
 
     def execute(self, context):
-        from .avatar import create_avatar
+        from ..avatar.build import create_avatar
 
         if context.mode != "OBJECT":
             self.report({"ERROR"}, "Switch to Object Mode to add an avatar")
             return {"CANCELLED"}
-        try:
-            rig = create_avatar(context, self.body, location=tuple(context.scene.cursor.location))
-        except Exception as e:  # noqa: BLE001 - reported once
-            kind, message = jobs.describe_failure(e)
-            self.report({kind}, message)
-            return {"CANCELLED"}
+        return jobs.reported(self, lambda: self._create(context, create_avatar))
+
+    def _create(self, context, create_avatar) -> set:
+        rig = create_avatar(context, self.body, location=tuple(context.scene.cursor.location))
         context.scene.signavatar.armature = rig
         for obj in context.view_layer.objects.selected:
             obj.select_set(False)
@@ -55,18 +55,17 @@ class SIGNAVATAR_OT_use_selected(bpy.types.Operator):
         if obj is None:
             self.report({"ERROR"}, "Select an armature first (click it in the viewport or the outliner)")
             return {"CANCELLED"}
-        try:
-            binding = keying.bind(obj)
-        except mr.error() as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
+        return jobs.reported(self, lambda: self._use(context, obj))
+
+    def _use(self, context, obj) -> set:
+        binding = keying.bind(obj)
         context.scene.signavatar.armature = obj
         extra = ""
         if hasattr(binding, "mapping"):  # retargeted: keep the mapping on the rig, to review and edit
-            from .rig.props import store_mapping, stored_mapping
+            from ..rig.props import store_mapping, stored_mapping
 
             if stored_mapping(obj) is None:
-                store_mapping(obj, binding.mapping, mr.runtime("skeleton").JOINT_NAMES)
+                store_mapping(obj, binding.mapping, bridge.runtime("skeleton").JOINT_NAMES)
             extra = f" via its {binding.mapping.source} bone mapping ({len(binding.bones)} joints"
             if binding.unmapped:
                 shown = ", ".join(binding.unmapped[:6]) + (" ..." if len(binding.unmapped) > 6 else "")

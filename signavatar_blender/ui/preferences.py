@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import deps
-
-DEFAULT_MODEL = deps.EXTENSION_ROOT / "model_runtime" / "checkpoints" / "default"
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the operators need from the preferences (defaults when the add-on is not registered)."""
-
-    model_folder: Path
-    clip_weights: Path | None
-    device: str
-
-    @property
-    def model_is_default(self) -> bool:
-        return self.model_folder == DEFAULT_MODEL
+from ..runtime_bridge import deps
+from ..runtime_bridge.models import DEFAULT_MODEL, Settings
 
 
 def settings(context=None) -> Settings:
+    """The preferences as typed settings (defaults when the add-on is not registered)."""
     context = context or bpy.context
     addon = context.preferences.addons.get(deps.ADDON) if deps.ADDON else None
     prefs = addon.preferences if addon is not None else None
@@ -43,7 +29,7 @@ def _device_items(self, context):
 
 
 class SIGNAVATAR_AP_preferences(bpy.types.AddonPreferences):
-    bl_idname = deps.ADDON or __package__
+    bl_idname = deps.ADDON or __package__.rpartition(".")[0]  # the add-on's package, as before
 
     model_folder: StringProperty(
         name="Model Folder", subtype="DIR_PATH", default="",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from . import keying, mr
+from .. import runtime_bridge as bridge
+from . import keying
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def target_binding(context) -> keying.RigBinding:
     """The scene's target armature, checked (``SignAvatarError`` naming the problem otherwise)."""
     obj = context.scene.signavatar.armature
     if obj is not None and context.scene.objects.get(obj.name) is None:
-        raise mr.error()(f"the avatar '{obj.name}' is not in this scene: create an avatar or select one and "
+        raise bridge.error()(f"the avatar '{obj.name}' is not in this scene: create an avatar or select one and "
                          "press 'Use Selected Armature'")
     return keying.bind(obj)
 
@@ -41,10 +42,10 @@ def validate(context, *problems: str) -> keying.RigBinding:
     binding = None
     try:
         binding = target_binding(context)
-    except mr.error() as e:
+    except bridge.error() as e:
         found.append(str(e))
     if found:
-        raise mr.error()("; ".join(found))
+        raise bridge.error()("; ".join(found))
     return binding
 
 

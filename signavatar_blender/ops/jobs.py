@@ -1,9 +1,12 @@
-"""Long work off the UI thread: a worker thread, a queue, and a modal-operator mixin.
+"""The one way to run long work: a worker thread, a queue, and a modal-operator base.
 
-The worker runs a plain function ``work(report, cancelled)`` that must not touch Blender
-data; it calls ``report(fraction, message)`` for progress and may poll ``cancelled()``.
-Everything it produces comes back through a :class:`queue.Queue`; the operator drains it
-on ``TIMER`` events and applies the result on the main thread (``finish``).
+The worker runs a plain function ``work(job)`` that must not touch Blender data; it calls
+``job.report(fraction, message)`` for progress, ``job.log(line)`` for a line of output worth
+showing, ``job.check()`` to stop when cancelled, and ``job.on_cancel(fn)`` for what must
+happen the moment the user cancels (e.g. terminating a child process). Everything it
+produces comes back through a :class:`queue.Queue`; the operator drains it on ``TIMER``
+events and applies the result on the main thread (``finish``). Signs, images, videos and
+the dependency installer all run this way.
 
 :class:`ModalJobOperator` gives an operator three faces with one code path:
 
@@ -25,7 +28,7 @@ import threading
 import time
 import traceback
 
-from . import mr
+from .. import runtime_bridge as bridge
 
 
 class Cancelled(Exception):
@@ -37,10 +40,20 @@ class Job:
         self._work = work
         self._events: queue.Queue = queue.Queue()
         self._cancel = threading.Event()
+        self._on_cancel: list = []
         self._thread: threading.Thread | None = None
 
     def report(self, fraction: float, message: str) -> None:
         self._events.put(("progress", float(fraction), str(message)))
+
+    def log(self, line: str) -> None:
+        self._events.put(("log", str(line)))
+
+    def on_cancel(self, fn) -> None:
+        """Call ``fn()`` when the job is cancelled (at once if it already is)."""
+        self._on_cancel.append(fn)
+        if self._cancel.is_set():
+            fn()
 
     def cancelled(self) -> bool:
         return self._cancel.is_set()
@@ -51,6 +64,8 @@ class Job:
 
     def cancel(self) -> None:
         self._cancel.set()
+        for fn in list(self._on_cancel):
+            fn()
 
     def _run(self) -> None:
         try:
@@ -79,15 +94,29 @@ class Job:
 
 def describe_failure(exc: BaseException, tb: str = "") -> tuple[str, str]:
     """(report type, message) for an exception raised by work or finish."""
-    if isinstance(exc, mr.error()):
+    if isinstance(exc, bridge.error()):
         return "ERROR", str(exc)
     if isinstance(exc, Cancelled):
         return "WARNING", "Cancelled"
+    if isinstance(exc, OSError):  # a file that cannot be read or written: the user's to fix, not a bug
+        where = f" {exc.filename}" if exc.filename else ""
+        return "ERROR", f"Could not access{where}: {exc.strerror or exc}"
     if isinstance(exc, ModuleNotFoundError):
         return "ERROR", (f"Python package '{exc.name}' is missing: open Preferences > Add-ons > SignAvatar and "
                          "press 'Install Dependencies'")
     print(tb or "".join(traceback.format_exception(exc)))
     return "ERROR", f"Unexpected error ({type(exc).__name__}: {exc}); details are in the system console"
+
+
+def reported(op, action) -> set:
+    """``action()`` (an operator's result set) with any failure reported once on ``op``, by kind
+    (:func:`describe_failure`): the one catch rule of operators that do not run as jobs."""
+    try:
+        return action()
+    except Exception as e:  # noqa: BLE001 - reported once, by kind
+        kind, message = describe_failure(e)
+        op.report({kind}, message)
+        return {"CANCELLED"}
 
 
 class ModalJobOperator:
@@ -117,18 +146,42 @@ class ModalJobOperator:
     def _state(self, context):
         return context.window_manager.signavatar
 
-    def _fail(self, exc, tb="") -> set:
+    # hooks (main thread): what an operator shows besides the shared progress bar
+    def on_progress(self, context, fraction: float, message: str) -> None:
+        """A progress report of the work."""
+
+    def on_log(self, context, line: str) -> None:
+        """A line of output of the work."""
+
+    def failed(self, context, exc) -> None:
+        """The work or ``finish`` failed with ``exc``; called before it is reported."""
+
+    def cancelled(self, context) -> None:
+        """The user pressed Esc (the job's ``on_cancel`` callbacks have run)."""
+
+    def _fail(self, context, exc, tb="") -> set:
+        self.failed(context, exc)
         kind, message = describe_failure(exc, tb)
         self.report({kind}, message)
         return {"CANCELLED"}
 
+    def _deliver(self, context, events) -> None:
+        for ev in events:
+            if ev[0] == "progress":
+                self.on_progress(context, ev[1], ev[2])
+            elif ev[0] == "log":
+                self.on_log(context, ev[1])
+
     def execute(self, context):
         try:
-            work = self.prepare(context)
-            result = Job(work).run_here()
+            job = Job(self.prepare(context))
+            try:
+                result = job.run_here()
+            finally:  # progress and log lines, also of work that failed
+                self._deliver(context, job.drain())
             return self.finish(context, result)
         except Exception as e:  # noqa: BLE001 - reported once, by kind
-            return self._fail(e)
+            return self._fail(context, e)
 
     def invoke(self, context, event):
         if context.window is None:  # no UI (background Blender): run in place
@@ -140,7 +193,7 @@ class ModalJobOperator:
         try:
             work = self.prepare(context)
         except Exception as e:  # noqa: BLE001
-            return self._fail(e)
+            return self._fail(context, e)
         self._job = Job(work)
         self._job.start()
         state.busy, state.task, state.progress, state.started = True, self.task_label, 0.0, time.time()
@@ -165,6 +218,7 @@ class ModalJobOperator:
         if event.type == "ESC" and event.value == "PRESS":
             self._job.cancel()
             self._stop(context)
+            self.cancelled(context)
             self.report({"WARNING"}, f"{self.task_label}: cancelled")
             return {"CANCELLED"}
         if event.type != "TIMER":
@@ -174,15 +228,16 @@ class ModalJobOperator:
             if ev[0] == "progress":
                 state.progress, state.task = ev[1], ev[2] or self.task_label
                 context.window_manager.progress_update(int(1000 * max(0.0, min(1.0, ev[1]))))
-            elif ev[0] == "error":
+            self._deliver(context, [ev])
+            if ev[0] == "error":
                 self._stop(context)
-                return self._fail(ev[1], ev[2])
-            elif ev[0] == "done":
+                return self._fail(context, ev[1], ev[2])
+            if ev[0] == "done":
                 self._stop(context)
                 try:
                     return self.finish(context, ev[1])
                 except Exception as e:  # noqa: BLE001
-                    return self._fail(e)
+                    return self._fail(context, e)
         for area in context.screen.areas if context.screen else ():
             if area.type in ("VIEW_3D", "PREFERENCES"):
                 area.tag_redraw()

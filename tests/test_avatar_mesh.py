@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from model_runtime.skeleton import JOINT_NAMES, PARENTS, rest_skeleton
-from signavatar_blender import sdf, skin_weights
-from signavatar_blender.avatar_mesh import build_avatar_mesh, cache_key, cached_avatar_mesh, load, save
-from signavatar_blender.body_shape import FINGERS, MATERIALS
-from signavatar_blender.bone_plan import plan_bones
-from signavatar_blender.surface_nets import mesh_sdf, quad_edges
+from signavatar_blender.avatar import sdf, skin_weights
+from signavatar_blender.avatar.mesh import build_avatar_mesh, cache_key, cached_avatar_mesh, load, save
+from signavatar_blender.avatar.body_shape import FINGERS, MATERIALS
+from signavatar_blender.rig.bone_plan import plan_bones
+from signavatar_blender.avatar.surface_nets import mesh_sdf, quad_edges
 
 
 def closed_and_outward(verts, quads) -> tuple[bool, float]:

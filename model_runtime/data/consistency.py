@@ -16,8 +16,9 @@ most of a clip. This module compares the clips *of one gloss* with each other:
   gloss's robust spread (median + ``outlier_mads`` x 1.4826 x MAD), flags **outliers**.
 * **Sources disagree**: for every source with at least ``min_source_clips`` clips of a gloss
   that also has other sources, the median distance of its clips to the gloss's medoid against
-  the same median over the other sources' clips; a ratio above ``disagree_ratio`` is reported
-  (the medoid follows the majority, so a minority source that signs it differently stands out).
+  the same median over the other sources' clips; a source with fewer than half of the clips and a
+  ratio above ``disagree_ratio`` disagrees (the medoid follows the majority, so a minority source
+  that signs it differently stands out; a majority source is only reported with its ratio).
 * **Hand lost**: the dominant (right: clips are right-dominant after the build's mirroring)
   hand seen in less than ``hand_seen_min`` of the frames (``right_hand_seen_frac`` of the
   dataset index; the IK bridged the rest with a relaxed hand).
@@ -139,7 +140,7 @@ def judge_gloss(gloss: str, clip_ids: list[str], sources: list[str], shapes: np.
             continue
         dist, spread = float(np.median(d[mine])), float(np.median(d[others]))
         result.sources.append(SourceAgreement(source=s, clips=len(mine), distance=dist, others_spread=spread,
-                                              disagrees=dist > cfg.disagree_ratio * spread))
+                                              disagrees=len(mine) < len(others) and dist > cfg.disagree_ratio * spread))
     return result
 
 

@@ -84,11 +84,11 @@ def limit_figures(R_local: np.ndarray, theta_asked: np.ndarray, valid: np.ndarra
     """Violation share of the output rotations (T, 55, 3, 3), and limit pressure of ``theta_asked``."""
     th = theta_from_local(R_local, model)
     ex = limit_excess(th, model).max(axis=1)
+    from .. import rotations as rot
     from ..skeleton import JOINT_INDEX
-    from scipy.spatial.transform import Rotation
 
     for side in ("left", "right"):
-        rv = Rotation.from_matrix(R_local[:, JOINT_INDEX[f"{side}_shoulder"]]).as_rotvec()
+        rv = rot.matrix_to_axis_angle(R_local[:, JOINT_INDEX[f"{side}_shoulder"]])
         ex = np.maximum(ex, shoulder_excess(rv, side))
     press = limit_excess(theta_asked, model).max(axis=1)
     n = max(int(valid.sum()), 1)

@@ -35,7 +35,8 @@ def _numpy_in_numpy_out(fn):
     def wrapper(*args, **kwargs):
         if not any(isinstance(a, np.ndarray) for a in args):
             return fn(*args, **kwargs)
-        conv = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)) if isinstance(a, np.ndarray) else a for a in args]
+        conv = [torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)) if isinstance(a, np.ndarray) else a
+                for a in args]
         return fn(*conv, **kwargs).numpy()
 
     return wrapper

@@ -228,8 +228,9 @@ def _split(out: _Outcome, cfg: BuildConfig, drops: Counter) -> None:
     out.motions = [out.motions[k.index] for k in sel]
     out.records = [out.records[k.index] for k in sel]
     if not out.records:
+        top = ", ".join(f"{r} ({n})" for (_, r), n in drops.most_common(6))
         raise SignAvatarError("every clip was dropped; see the reasons with 'data build ... --no-qc' or lower "
-                              "--min-samples. Dropped: " + ", ".join(f"{r} ({n})" for (_, r), n in drops.most_common(6)))
+                              f"--min-samples. Dropped: {top}")
     recs = out.records
     splits = gloss_split([r.gloss for r in recs], [r.clip_id for r in recs], cfg.test_fraction, cfg.seed)
     sig = signer_split([r.signer for r in recs], cfg.test_fraction, cfg.seed) if cfg.signer_split else None

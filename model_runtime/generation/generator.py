@@ -106,7 +106,7 @@ class Generator:
     # ---- text -> gloss ---------------------------------------------------------------------------
     def encoder(self):
         """The model's semantic encoder, loaded on first use and checked against the stored gloss embeddings."""
-        from ..semantic.base import load_encoder
+        from ..semantic.factory import load_encoder
 
         if self._encoder is None:
             self._encoder = load_encoder(self._m.config.encoder, clip_weights=self.clip_weights, device=self.device)

@@ -194,7 +194,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
 
     from ..model.curriculum import learning_rate, mask_ratio, sample_frame_mask
     from ..model.losses import FKPositions, fk_losses, kl_divergence, masked_mse
-    from ..semantic.base import build_encoder
+    from ..semantic.factory import build_encoder
 
     run = Path(run)
     dist = _Dist()

@@ -14,8 +14,8 @@ import traceback
 from pathlib import Path
 
 from .. import mr
-from .cli import EXIT_FAILED, EXIT_OK
 from . import interrupt
+from .exit_codes import EXIT_FAILED, EXIT_OK
 from .jobs import IMAGE, MOTION, SENTENCE, RenderJob, shard
 from .outputs import describe
 from .records import (FAILED, RENDERED, SKIPPED, JobResult, Progress, finished, invalidate, write_record,

@@ -17,10 +17,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from .settings import AA_MODES, AVATARS, ENGINES, RenderSettings, parse_colour, parse_resolution
 
 CLI_COMMAND = "signavatar"
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 _cli_handle = None
 
 

@@ -18,7 +18,8 @@ import signal
 import sys
 import threading
 
-EXIT_INTERRUPTED = 130
+from .exit_codes import EXIT_INTERRUPTED
+
 _cleanups: list = []
 
 

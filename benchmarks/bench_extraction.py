@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     sys.path.insert(0, str(REPO))
-    from model_runtime.data.build import ik_solver
+    from model_runtime.data.ik_jobs import ik_solver
     from model_runtime.errors import SignAvatarError
     from model_runtime.landmarks.video import load_video
 

@@ -11,9 +11,9 @@ stored as ``func`` on its parser and returns an exit code.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from .commands import load_commands, unavailable_note
 from .errors import SignAvatarError
 
 # command modules, in the order they appear in --help (relative to this package)
@@ -32,14 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="SignAvatar runtime: data, training, generation and evaluation of SMPL-X sign motions.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name, __package__)
-        except ModuleNotFoundError as e:
-            if e.name and e.name.startswith(__package__ + name.rsplit(".", 1)[0]):
-                continue  # that part of the runtime is not in this build
-            raise
+    modules, unavailable = load_commands(COMMAND_MODULES, __package__)
+    for module in modules:
         module.register(sub)
+    parser.epilog = unavailable_note(unavailable) or None
     return parser
 
 

@@ -25,13 +25,13 @@ hand reference. Poses are stored as float32; a write/read round trip is bit-exac
 
 from __future__ import annotations
 
-import os
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_npz
 from .errors import SignAvatarError
 from .limits import MAX_BETAS, MAX_MOTION_FRAMES, MAX_MOTION_SECONDS, MAX_ROTATION, MAX_TRANSLATION
 from .skeleton import GENDERS, NUM_JOINTS
@@ -153,24 +153,8 @@ def save_npz(motion: SignMotion, path) -> Path:
         "signavatar_gloss": np.array(motion.gloss),
         "signavatar_source": np.array(motion.source),
     }
-    atomic_savez(path, **arrays)
+    write_npz(path, **arrays)
     return path
-
-
-def atomic_savez(path, **arrays) -> None:
-    """``np.savez`` to a temporary file in the same folder, renamed into place: readers never see half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except OSError as e:  # read-only or full disk, a folder in the way: name the file the user asked for
-        raise SignAvatarError(f"cannot write {path}: {e.strerror or e}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _str(value, key: str, path) -> str:

@@ -149,3 +149,23 @@ def test_a_real_process_prints_one_error_line(argv, tmp_path):
     assert [ln for ln in r.stderr.splitlines() if ln.strip()] == [r.stderr.strip()] and \
         r.stderr.startswith("error: ")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_command_loader_hides_only_missing_optional_packages(tmp_path, monkeypatch):
+    """A command whose optional package is missing is named in --help; a broken import of our own propagates."""
+    from model_runtime import commands
+
+    pkg = tmp_path / "fakecmds"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "good.py").write_text("def register(sub):\n    sub.add_parser('good')\n")
+    (pkg / "needs_extra.py").write_text("import signavatar_test_extra_pkg\n")
+    (pkg / "typo.py").write_text("import fakecmds.no_such_module\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(commands, "OPTIONAL_PACKAGES", commands.OPTIONAL_PACKAGES | {"signavatar_test_extra_pkg"})
+    modules, unavailable = commands.load_commands((".good", ".needs_extra"), "fakecmds")
+    assert [m.__name__ for m in modules] == ["fakecmds.good"]
+    assert unavailable == {"needs_extra": "signavatar_test_extra_pkg"}
+    assert "needs_extra (needs signavatar_test_extra_pkg)" in commands.unavailable_note(unavailable)
+    with pytest.raises(ModuleNotFoundError):
+        commands.load_commands((".good", ".typo"), "fakecmds")

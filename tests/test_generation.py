@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from model_runtime.data.dataset import SignDataset
-from model_runtime.errors import SignAvatarError
+from model_runtime.errors import SignAvatarError, UnknownSignError
 from model_runtime.generation import Generator
 from model_runtime.motion import SignMotion
 from model_runtime.skeleton import JOINT_INDEX
@@ -113,8 +113,11 @@ def test_free_text_matches_by_meaning_or_is_refused_with_suggestions(gen):
     assert m.gloss == "car" and not m.exact and 0.6 <= m.score < 1 and len(m.suggestions) == 5
     assert gen.match("mom").gloss == "mother"
     assert gen.generate("automobile", seed=0)[0].gloss == "car"
-    with pytest.raises(SignAvatarError, match=r"no sign close enough to 'quantum chromodynamics'.*did you mean"):
+    with pytest.raises(UnknownSignError, match=r"no sign close enough to 'quantum chromodynamics'.*did you mean") as e:
         gen.match("quantum chromodynamics")
+    # the suggestions travel as data, and are the glosses the message offers
+    assert 1 <= len(e.value.suggestions) <= 6 and set(e.value.suggestions) <= set(gen.vocabulary)
+    assert f"did you mean: {', '.join(e.value.suggestions)}?" in str(e.value)
     with pytest.raises(SignAvatarError, match="no sign close enough"):
         gen.generate("quantum chromodynamics")
     with pytest.raises(SignAvatarError, match="type a sign"):

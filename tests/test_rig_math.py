@@ -34,7 +34,8 @@ def test_axis_angle_to_wxyz_agrees_with_roma_xyzw(dtype):
     rv = np.concatenate([random_rotvecs(200, rng), np.zeros((1, 3)), [[np.pi, 0, 0], [0, 0, -np.pi]]]).astype(dtype)
     ours = Q.from_axis_angle(rv)
     roma_xyzw = R.axis_angle_to_quat(torch.from_numpy(rv.astype(np.float64))).numpy()
-    assert same_rotation(ours, Q.from_xyzw(roma_xyzw), atol=1e-6 if dtype == np.float32 else 1e-12)
+    assert same_rotation(ours, roma_xyzw[..., [3, 0, 1, 2]],  # XYZW -> WXYZ
+                         atol=1e-6 if dtype == np.float32 else 1e-12)
     mats = R.axis_angle_to_matrix(torch.from_numpy(rv.astype(np.float64))).numpy()
     assert np.allclose(Q.to_matrix(ours), mats, atol=1e-6)
 

@@ -1,5 +1,6 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -65,11 +66,42 @@ def test_6d_gram_schmidt_accepts_unnormalised_input():
     assert torch.allclose(torch.linalg.det(m), torch.ones(100, dtype=torch.float64), atol=1e-10)
 
 
-def test_quaternion_orders():
-    q_xyzw = R.axis_angle_to_quat(torch.tensor([0.0, 0.0, math.pi / 2]))
-    wxyz = R.xyzw_to_wxyz(q_xyzw)
-    assert torch.allclose(wxyz, torch.tensor([math.cos(math.pi / 4), 0, 0, math.sin(math.pi / 4)]), atol=1e-6)
-    assert torch.equal(R.wxyz_to_xyzw(wxyz), q_xyzw)
+def test_quaternions_are_xyzw_scalar_last():
+    q = R.axis_angle_to_quat(torch.tensor([0.0, 0.0, math.pi / 2]))
+    assert torch.allclose(q, torch.tensor([0, 0, math.sin(math.pi / 4), math.cos(math.pi / 4)]), atol=1e-6)
+
+
+def test_numpy_inputs_give_float64_numpy_with_the_torch_values():
+    rv = np.array([[0.3, -0.2, 1.1], [0.0, 0.0, 0.0], [math.pi, 0.0, 0.0]], dtype=np.float32)
+    m = R.axis_angle_to_matrix(rv)
+    assert isinstance(m, np.ndarray) and m.dtype == np.float64
+    assert np.allclose(m, R.axis_angle_to_matrix(torch.from_numpy(rv).double()).numpy(), atol=1e-15)
+    assert np.allclose(R.axis_angle_to_matrix(R.matrix_to_axis_angle(m)), m, atol=1e-12)
+    q = R.matrix_to_quat(m)
+    assert np.allclose(R.quat_to_matrix(q), m, atol=1e-12)
+
+
+def test_twist_angle_reads_the_rotation_about_the_axis():
+    axis = np.array([0.0, 1.0, 0.0])
+    swing = R.axis_angle_to_quat(np.array([0.0, 0.0, 0.4]))
+    for angle in (-2.5, -0.3, 0.0, 0.7, 3.0):
+        twist = R.axis_angle_to_quat(axis * angle)
+        # swing after twist: the twist about the axis is what twist_angle reads back
+        q = R.quat_product(torch.from_numpy(swing), torch.from_numpy(twist)).numpy()
+        assert abs(R.twist_angle(q, axis) - angle) < 1e-9
+
+
+def test_align_hemisphere_removes_flips_and_follows_the_reference():
+    gen = torch.Generator().manual_seed(3)
+    t = torch.linspace(0, 3, 50, dtype=torch.float64)
+    q = R.axis_angle_to_quat(torch.stack([t, 0.5 * t, torch.zeros_like(t)], -1))[:, None]
+    signs = torch.where(torch.rand(50, 1, 1, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0)
+    fixed = R.align_hemisphere(q * signs, reference=-q[0])
+    assert ((fixed[1:] * fixed[:-1]).sum(-1) > 0).all()
+    assert torch.allclose(fixed, -q)  # the first frame went onto the reference's hemisphere
+    # numpy in, numpy out, one joint without a joint axis
+    flat = R.align_hemisphere((q * signs)[:, 0].numpy())
+    assert np.allclose(np.abs(flat), np.abs(q[:, 0].numpy())) and (np.sum(flat[1:] * flat[:-1], -1) > 0).all()
 
 
 def test_gradients_are_finite_at_zero_and_pi():
@@ -88,4 +120,8 @@ def test_slerp_endpoints_and_midpoint():
     # shortest path: -b is the same rotation as b
     q = R.quat_slerp(a, -b, torch.tensor([0.5], dtype=torch.float64))
     assert torch.allclose(R.quat_to_axis_angle(q).abs(), torch.tensor([[0.0, 0.5, 0.0]], dtype=torch.float64),
+                          atol=1e-9)
+    # shortest=False keeps the arc as given: from a to -b is the long way round (2 pi - 1 rad)
+    q = R.quat_slerp(a, -b, torch.tensor([0.5], dtype=torch.float64), shortest=False)
+    assert torch.allclose(R.quat_to_axis_angle(q).norm(dim=-1), torch.tensor([math.pi - 0.5], dtype=torch.float64),
                           atol=1e-9)

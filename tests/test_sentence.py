@@ -187,8 +187,9 @@ def test_motion_library_matches_spellings_and_picks_variations_by_seed(tmp_path,
     assert np.array_equal(a.poses, hello.poses) and np.allclose(b.poses, hello.poses * 0.5)
     assert np.array_equal(c.poses, a.poses)  # seeds cycle through the variations
     assert lib.generate("hello", frames=20)[0].num_frames == 20
-    with pytest.raises(SignAvatarError, match="close: thank-you"):
+    with pytest.raises(SignAvatarError, match="close: thank-you") as e:
         lib.match("thank yuo")
+    assert e.value.suggestions == ("thank-you",)
     (tmp_path / "empty").mkdir()
     with pytest.raises(SignAvatarError, match="no .npz motion files"):
         MotionLibrary.open(tmp_path / "empty")

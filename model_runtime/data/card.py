@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_text
+
 QUALITY_KEYS = ("reproj_body", "reproj_hand", "limit_violation_frac", "jerk_raw", "jerk_smooth")
 
 
@@ -141,5 +143,5 @@ def write_card_md(path, card: dict) -> Path:
     lines += ["## Clips per signer", ""]
     lines += _table(["signer", "clips"], [[k, v] for k, v in card["per_signer"].items()])
     path = Path(path)
-    path.write_text("\n".join(lines))
+    write_text(path, "\n".join(lines))
     return path

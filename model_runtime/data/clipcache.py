@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion import SignMotion, atomic_savez
+from ..atomic import write_npz
+from ..motion import SignMotion
 
 DEFAULT_CACHE = Path("~/.cache/signavatar/build")
 
@@ -72,14 +73,14 @@ def _jsonable(d: dict) -> dict:
 
 
 def save_ok(path: Path, motion: SignMotion, valid: np.ndarray, signals: dict, quality: dict, meta: dict) -> None:
-    atomic_savez(path, poses=motion.poses, trans=motion.trans, fps=np.array(motion.fps),
+    write_npz(path, poses=motion.poses, trans=motion.trans, fps=np.array(motion.fps),
                   valid=np.asarray(valid, dtype=bool), wrist_drop=signals["wrist_drop"],
                   wrist_speed=signals["wrist_speed"], hand_present=signals["hand_present"],
                   quality=np.array(json.dumps(_jsonable(quality))), meta=np.array(json.dumps(_jsonable(meta))))
 
 
 def save_error(path: Path, message: str, meta: dict) -> None:
-    atomic_savez(path, error=np.array(message), meta=np.array(json.dumps(_jsonable(meta))))
+    write_npz(path, error=np.array(message), meta=np.array(json.dumps(_jsonable(meta))))
 
 
 def load(path: Path, gloss: str = "", source: str = "") -> CachedClip:

@@ -22,12 +22,10 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import csv
-    import io
     from pathlib import Path
 
     from ..errors import SignAvatarError
-    from ..model.checkpoint import _atomic_write
+    from ..atomic import write_csv, write_text
     from .consistency import ConsistencyConfig, check_dataset, flagged_rows, report_markdown
     from .dataset import SignDataset
     from .glosses import normalize_gloss
@@ -46,11 +44,7 @@ def run(args) -> int:
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=["gloss", "clip_id", "reason"], lineterminator="\n")
-        w.writeheader()
-        w.writerows(flagged_rows(results))
-        _atomic_write(out / "flagged.csv", lambda p: p.write_text(buf.getvalue()))
-        _atomic_write(out / "report.md", lambda p: p.write_text(text))
+        write_csv(out / "flagged.csv", ["gloss", "clip_id", "reason"], flagged_rows(results))
+        write_text(out / "report.md", text)
         print(f"wrote {out / 'report.md'} and {out / 'flagged.csv'}")
     return 0

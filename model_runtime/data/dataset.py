@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_dir, write_csv, write_json
 from ..errors import SignAvatarError
 from ..motion import SignMotion
 from ..skeleton import NUM_JOINTS
@@ -118,10 +117,6 @@ def write_dataset(root, motions: list[SignMotion], records: list[dict], card: di
         raise SignAvatarError(f"{len(motions)} motions but {len(records)} index records")
     if not motions:
         raise SignAvatarError("no clips to write: every clip was filtered out")
-    tmp = root.with_name(f".{root.name}.building")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     offset = 0
     rows = []
     for m, r in zip(motions, records):
@@ -132,25 +127,14 @@ def write_dataset(root, motions: list[SignMotion], records: list[dict], card: di
             raise SignAvatarError(f"record for clip {row.get('clip_id', '?')} lacks columns {missing}")
         rows.append(row)
         offset += m.num_frames
-    np.save(tmp / "poses.npy", np.concatenate([m.poses for m in motions]).astype(np.float32))
-    np.save(tmp / "trans.npy", np.concatenate([m.trans for m in motions]).astype(np.float32))
     columns = list(REQUIRED_COLUMNS) + sorted({k for r in rows for k in r} - set(REQUIRED_COLUMNS))
-    with open(tmp / "index.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=columns)
-        w.writeheader()
-        w.writerows(rows)
-    (tmp / "card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
-    if write_clips:
-        (tmp / "clips").mkdir()
-        for m, r in zip(motions, rows):
-            m.save(tmp / "clips" / f"{r['clip_id']}.npz")
-    if root.exists():
-        old = root.with_name(f".{root.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(root, old)
-        os.replace(tmp, root)
-        shutil.rmtree(old)
-    else:
-        os.replace(tmp, root)
+    with atomic_dir(root) as tmp:
+        np.save(tmp / "poses.npy", np.concatenate([m.poses for m in motions]).astype(np.float32))
+        np.save(tmp / "trans.npy", np.concatenate([m.trans for m in motions]).astype(np.float32))
+        write_csv(tmp / "index.csv", columns, rows)
+        write_json(tmp / "card.json", card, indent=2, sort_keys=True)
+        if write_clips:
+            (tmp / "clips").mkdir()
+            for m, r in zip(motions, rows):
+                m.save(tmp / "clips" / f"{r['clip_id']}.npz")
     return root

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -87,17 +88,43 @@ def idle_frames(signals: dict, cfg: QCConfig) -> np.ndarray:
     return (resting & still).all(axis=1)
 
 
-@dataclass
+class QCRule(Enum):
+    """The rule that dropped a clip; the value is the drop category the dataset card counts."""
+
+    HANDS_OFF_BODY = "hands off the body"
+    NO_MOTION = "no signing motion (hands at rest throughout)"
+    NO_HAND = "no hand seen while signing"
+    HANDS_LOST = "both hands lost"
+    IK_FAILED = "inverse kinematics failed on most frames"
+    TOO_SHORT = "too short"
+    REPROJ_BODY = "reproj_body"
+    REPROJ_HAND = "reproj_hand"
+    LIMIT_VIOLATION = "limit_violation_frac"
+
+    @property
+    def category(self) -> str:
+        """The card's drop reason: ``QC: <value>``."""
+        return f"QC: {self.value}"
+
+
+# quality figure -> (its rule, the QCConfig field holding its limit)
+_QUALITY_RULES = (("reproj_body", QCRule.REPROJ_BODY, "max_reproj_body"),
+                  ("reproj_hand", QCRule.REPROJ_HAND, "max_reproj_hand"),
+                  ("limit_violation_frac", QCRule.LIMIT_VIOLATION, "max_limit_violation"))
+
+
+@dataclass(frozen=True)
 class Verdict:
-    """Outcome for one clip: keep frames ``start:stop`` or drop it for ``reason``."""
+    """Outcome for one clip: keep frames ``start:stop``, or drop it by ``rule`` (``reason``: the numbers)."""
 
     start: int
     stop: int
-    reason: str = ""  # empty = kept
+    reason: str = ""  # empty = kept; else the rule with its figures, as the card's dropped_by_qc lists it
+    rule: QCRule | None = None
 
     @property
     def kept(self) -> bool:
-        return not self.reason
+        return self.rule is None
 
 
 def judge(signals: dict, fps: float, valid: np.ndarray | None, quality: dict, cfg: QCConfig,
@@ -105,10 +132,11 @@ def judge(signals: dict, fps: float, valid: np.ndarray | None, quality: dict, cf
     """Apply the rules of the module docstring to one clip."""
     T = len(signals["hand_present"])
     if math.isfinite(hand_wrist_gap) and hand_wrist_gap > cfg.max_hand_wrist_gap:
-        return Verdict(0, T, f"hands off the body's wrists ({hand_wrist_gap:.2f} shoulder widths)")
+        return Verdict(0, T, f"hands off the body's wrists ({hand_wrist_gap:.2f} shoulder widths)",
+                       QCRule.HANDS_OFF_BODY)
     active = ~idle_frames(signals, cfg)
     if not active.any():
-        return Verdict(0, T, "no signing motion (hands at rest throughout)")
+        return Verdict(0, T, QCRule.NO_MOTION.value, QCRule.NO_MOTION)
     margin = int(round(cfg.margin_s * fps))
     start = max(0, int(np.argmax(active)) - margin)
     stop = min(T, T - int(np.argmax(active[::-1])) + margin)
@@ -116,18 +144,18 @@ def judge(signals: dict, fps: float, valid: np.ndarray | None, quality: dict, cf
     ok = seen if valid is None else seen & np.asarray(valid, dtype=bool)
     inner = np.flatnonzero(ok[start:stop])
     if len(inner) == 0:
-        return Verdict(start, stop, "no hand seen while signing")
+        return Verdict(start, stop, QCRule.NO_HAND.value, QCRule.NO_HAND)
     start, stop = start + int(inner[0]), start + int(inner[-1]) + 1
     longest = max((b - a for a, b in _runs(~seen[start:stop])), default=0)
     if longest > cfg.max_hands_lost_s * fps:
-        return Verdict(start, stop, f"both hands lost for {longest / fps:.2f} s inside the sign")
+        return Verdict(start, stop, f"both hands lost for {longest / fps:.2f} s inside the sign", QCRule.HANDS_LOST)
     if valid is not None and np.mean(np.asarray(valid, dtype=bool)[start:stop]) < cfg.min_valid_share:
-        return Verdict(start, stop, "inverse kinematics failed on most frames")
+        return Verdict(start, stop, QCRule.IK_FAILED.value, QCRule.IK_FAILED)
     if stop - start < cfg.min_frames:
-        return Verdict(start, stop, f"too short after trimming ({stop - start} frames < {cfg.min_frames})")
-    for key, limit in (("reproj_body", cfg.max_reproj_body), ("reproj_hand", cfg.max_reproj_hand),
-                       ("limit_violation_frac", cfg.max_limit_violation)):
-        v = quality.get(key)
+        return Verdict(start, stop, f"too short after trimming ({stop - start} frames < {cfg.min_frames})",
+                       QCRule.TOO_SHORT)
+    for key, rule, limit_field in _QUALITY_RULES:
+        v, limit = quality.get(key), getattr(cfg, limit_field)
         if v is not None and math.isfinite(float(v)) and float(v) > limit:
-            return Verdict(start, stop, f"{key} {float(v):.3f} > {limit:g}")
+            return Verdict(start, stop, f"{key} {float(v):.3f} > {limit:g}", rule)
     return Verdict(start, stop)

@@ -19,6 +19,7 @@ import shlex
 from pathlib import Path
 from typing import Callable
 
+from ..atomic import write_csv
 from ..errors import SignAvatarError
 from .report import plot, write_ablation_report
 from .runner import EvalJob, load_model, run_job
@@ -89,12 +90,7 @@ def align_splits(target: Path, reference: Path) -> int:
             r["split"], r["signer_split"] = ref[r["clip_id"]]
             moved += 1
     if moved:
-        tmp = target / "index.csv.tmp"
-        with open(tmp, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields)
-            w.writeheader()
-            w.writerows(rows)
-        tmp.replace(target / "index.csv")
+        write_csv(target / "index.csv", fields, rows)
     return moved
 
 
@@ -127,10 +123,7 @@ def signer_view(source: Path, view: Path) -> Path:
                 shutil.copyfile(source / name, target)
     for r in rows:
         r["split"] = r["signer_split"]
-    with open(view / "index.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(view / "index.csv", fields, rows)
     return view
 
 

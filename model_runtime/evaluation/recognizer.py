@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from ..atomic import write_json, write_with
 from ..errors import SignAvatarError
 from .graph import joint_indices
 from .inputs import clips_to_input, random_time_crop
@@ -107,10 +108,10 @@ class Recognizer:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
-        save_file(state, str(folder / WEIGHTS))
+        write_with(folder / WEIGHTS, lambda p: save_file(state, str(p)))
         meta = {"model": self.config.to_dict(), "train": asdict(self.train_config), "glosses": self.glosses,
                 "record": self.record}
-        (folder / CONFIG).write_text(json.dumps(meta, indent=2) + "\n")
+        write_json(folder / CONFIG, meta, indent=2)
         return folder
 
     @classmethod

@@ -8,10 +8,10 @@ the same columns for the Rec and Gen groups of the test split.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
+from ..atomic import write_json, write_text
 from .protocol import GROUPS, SPLITS
 
 NAMES = {"raw": "Raw", "rec": "Rec", "gen": "Gen"}
@@ -117,20 +117,20 @@ def markdown(result: dict, title: str) -> str:
 def write_report(result: dict, out_dir, title: str = "SignAvatar evaluation") -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
-    (out / "report.md").write_text(markdown(result, title))
+    write_json(out / "report.json", result, indent=2, allow_nan=True)
+    write_text(out / "report.md", markdown(result, title))
     return out / "report.json", out / "report.md"
 
 
 def write_ablation_report(name: str, variants: dict[str, dict], out_dir, notes: str = "") -> tuple[Path, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "report.json").write_text(json.dumps({"ablation": name, "variants": variants}, indent=2) + "\n")
+    write_json(out / "report.json", {"ablation": name, "variants": variants}, indent=2)
     lines = [f"# Ablation: {name}", "", notes, "", "## Test split", "", table_ii(variants, "test"), "",
              "## Train split", "", table_ii(variants, "train"), ""]
     for label, result in variants.items():
         lines += [markdown(result, f"Variant: {label}").replace("# Variant", "## Variant"), ""]
-    (out / "report.md").write_text("\n".join(lines))
+    write_text(out / "report.md", "\n".join(lines))
     return out / "report.json", out / "report.md"
 
 
@@ -221,7 +221,5 @@ def update_model_card(card: Path, name: str, block: str) -> Path:
     else:
         blocks.append((name, block))
     new = head + EVAL_START + "\n" + "\n\n".join(b for _, b in blocks) + "\n" + EVAL_END + tail
-    tmp = card.with_name(f".{card.name}.tmp")
-    tmp.write_text(new)
-    tmp.replace(card)
+    write_text(card, new)
     return card

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import SignAvatarError
+from ..errors import SignAvatarError, UnknownSignError
 from ..model.checkpoint import LoadedModel, load_model
 from ..model.features import features_to_poses, poses_to_features, prepare_clip
 from ..model.inference import decode_latents, encode_clips
@@ -106,7 +106,7 @@ class Generator:
     # ---- text -> gloss ---------------------------------------------------------------------------
     def encoder(self):
         """The model's semantic encoder, loaded on first use and checked against the stored gloss embeddings."""
-        from ..semantic.base import load_encoder
+        from ..semantic.factory import load_encoder
 
         if self._encoder is None:
             self._encoder = load_encoder(self._m.config.encoder, clip_weights=self.clip_weights, device=self.device)
@@ -123,7 +123,7 @@ class Generator:
         return self._encoder
 
     def match(self, text: str, threshold: float | None = None) -> GlossMatch:
-        """Resolve a gloss or free text to a known gloss; raises :class:`SignAvatarError` with suggestions."""
+        """Resolve a gloss or free text to a known gloss; else :class:`UnknownSignError` (``.suggestions``)."""
         if not isinstance(text, str) or not text.strip():
             raise SignAvatarError("type a sign (a gloss such as 'drink' or a word or phrase)")
         t = self._m.table
@@ -136,17 +136,17 @@ class Generator:
             encoder = self.encoder()
         except SignAvatarError as e:
             hint = f" close spellings: {', '.join(spelled)};" if spelled else ""
-            raise SignAvatarError(f"'{text}' is not a sign this model knows;{hint} matching free text by meaning "
-                                  f"needs the model's text encoder, which is unavailable: {e}") from None
+            raise UnknownSignError(f"'{text}' is not a sign this model knows;{hint} matching free text by meaning "
+                                   f"needs the model's text encoder, which is unavailable: {e}", spelled) from None
         emb = encoder.encode_text([self._m.config.encoder.text_for(gloss_words(text))])[0]
         ranked = t.rank(emb, k=6)
         best, score = ranked[0]
         if score >= threshold:
             return GlossMatch(gloss=best, score=score, exact=False, suggestions=tuple(g for g, _ in ranked[1:]))
         suggestions = list(dict.fromkeys(spelled + [g for g, _ in ranked[:5]]))[:6]
-        raise SignAvatarError(f"no sign close enough to '{text}' (best: '{best}', similarity {score:.2f} < "
-                              f"{threshold:.2f}); did you mean: {', '.join(suggestions)}? "
-                              f"The model knows {len(t)} signs (see its vocabulary)")
+        raise UnknownSignError(f"no sign close enough to '{text}' (best: '{best}', similarity {score:.2f} < "
+                               f"{threshold:.2f}); did you mean: {', '.join(suggestions)}? "
+                               f"The model knows {len(t)} signs (see its vocabulary)", suggestions)
 
     def _known(self, gloss: str) -> str:
         g = self._m.table.lookup(gloss) if isinstance(gloss, str) else None

@@ -139,8 +139,9 @@ def summary_table(per_source: dict[str, list[dict]], failures: dict[str, int]) -
 
 
 def run_check(args) -> int:
-    import csv
     import sys
+
+    from ..atomic import write_csv
 
     per_source: dict[str, list[dict]] = {}
     failures: dict[str, int] = {}
@@ -170,10 +171,7 @@ def run_check(args) -> int:
           "Limit pressure: frames where the landmarks, read rigidly, ask > 5 degrees past a limit (clamped).")
     if args.csv and all_rows:
         keys = ["source", "clip_id", "gloss"] + [k for k in all_rows[0] if k not in ("source", "clip_id", "gloss")]
-        with open(args.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(all_rows)
+        write_csv(args.csv, keys, all_rows, extrasaction="ignore")
         print(f"wrote {args.csv}")
     return 0 if all_rows else 2
 

@@ -10,39 +10,23 @@ For each joint the structure in the DOF table decides the split:
   twist is split off first (its angle is the same in either product order), then the rest.
 
 Where the target rotation is exactly reachable the result reproduces it; otherwise it is
-the nearest reading of it in the joint's own degrees of freedom. Quaternions are XYZW.
+the nearest reading of it in the joint's own degrees of freedom. Conversions are
+:mod:`model_runtime.rotations`'s (quaternions XYZW).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
+from .. import rotations as rot
 from ..skeleton import NUM_JOINTS
+from .geometry import axis_angle_matrix
 from .limits import DofModel
-
-
-def _wrap(a: np.ndarray) -> np.ndarray:
-    return (a + np.pi) % (2 * np.pi) - np.pi
 
 
 def twist_angle(R: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """(..., 3, 3) -> (...,) angle of the twist about unit ``axis`` (swing-twist split)."""
-    shape = R.shape[:-2]
-    q = Rotation.from_matrix(R.reshape(-1, 3, 3)).as_quat()
-    proj = q[:, :3] @ axis
-    return _wrap(2.0 * np.arctan2(proj, q[:, 3])).reshape(shape)
-
-
-def axis_rotation(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(...,) angles about one unit axis -> (..., 3, 3)."""
-    angle = np.asarray(angle, dtype=np.float64)
-    rv = angle[..., None] * axis
-    return Rotation.from_rotvec(rv.reshape(-1, 3)).as_matrix().reshape(*angle.shape, 3, 3)
-
-
-def rotvec(R: np.ndarray) -> np.ndarray:
-    return Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec().reshape(*R.shape[:-2], 3)
+    return rot.twist_angle(rot.matrix_to_quat(np.asarray(R)), np.asarray(axis, dtype=np.float64))
 
 
 def _solve_in_axes(rv: np.ndarray, axes: np.ndarray) -> np.ndarray:
@@ -67,13 +51,13 @@ def _single(R: np.ndarray, cols) -> dict:
     units = axes / norms[:, None]
     k = len(cols)
     if k >= 3:
-        coef = _solve_in_axes(rotvec(R), axes)
+        coef = _solve_in_axes(rot.matrix_to_axis_angle(R), axes)
     elif k == 2:
         n = np.cross(units[0], units[1])
         n /= np.linalg.norm(n)
         tw = twist_angle(R, n)
-        S = R @ axis_rotation(n, -tw)
-        coef = _solve_in_axes(rotvec(S), axes)
+        S = R @ axis_angle_matrix(n, -tw)
+        coef = _solve_in_axes(rot.matrix_to_axis_angle(S), axes)
     else:
         coef = (twist_angle(R, units[0]) / norms[0])[..., None]
     return {p: coef[..., i] for i, (p, _) in enumerate(cols)}
@@ -99,7 +83,7 @@ def theta_from_local(R_local: np.ndarray, model: DofModel, joints=None) -> np.nd
             p_t, ax_t = f1[0]
             u = ax_t / np.linalg.norm(ax_t)
             tw = twist_angle(R, u)
-            S = R @ axis_rotation(u, -tw)
+            S = R @ axis_angle_matrix(u, -tw)
             shared.setdefault(p_t, []).append(tw)
             for p, v in _single(S, f0).items():
                 theta[:, p] = v
@@ -108,7 +92,7 @@ def theta_from_local(R_local: np.ndarray, model: DofModel, joints=None) -> np.nd
             p_t, ax_t = f0[0]
             u = ax_t / np.linalg.norm(ax_t)
             tw = twist_angle(R, u)
-            S = axis_rotation(u, -tw) @ R
+            S = axis_angle_matrix(u, -tw) @ R
             shared.setdefault(p_t, []).append(tw)
             for p, v in _single(S, f1).items():
                 theta[:, p] = v

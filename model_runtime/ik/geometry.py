@@ -1,8 +1,14 @@
-"""Small batched rotation helpers in numpy (matrices act on column vectors)."""
+"""Small batched rotation helpers in numpy (matrices act on column vectors).
+
+Conversions between axis-angle, matrices and quaternions are :mod:`model_runtime.rotations`'s
+(numpy in, numpy out); this module adds the geometric constructions the IK needs.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .. import rotations as rot
 
 
 def unit(v: np.ndarray, eps: float = 1e-12) -> np.ndarray:
@@ -77,19 +83,14 @@ def frame_from(x_axis: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 def fractional(R: np.ndarray, frac: float) -> np.ndarray:
     """R ** frac (same axis, angle x frac)."""
-    from scipy.spatial.transform import Rotation
-
-    rv = Rotation.from_matrix(R.reshape(-1, 3, 3)).as_rotvec() * frac
-    return Rotation.from_rotvec(rv).as_matrix().reshape(R.shape)
+    return rot.axis_angle_to_matrix(rot.matrix_to_axis_angle(np.asarray(R)) * frac)
 
 
 def axis_angle_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     """Rotation by ``angle`` (...,) about unit ``axis`` (..., 3) or (3,)."""
-    from scipy.spatial.transform import Rotation
-
     angle = np.asarray(angle, dtype=np.float64)
     rv = np.broadcast_to(axis, angle.shape + (3,)) * angle[..., None]
-    return Rotation.from_rotvec(rv.reshape(-1, 3)).as_matrix().reshape(angle.shape + (3, 3))
+    return rot.axis_angle_to_matrix(rv)
 
 
 def fill_angles_over_time(angle: np.ndarray, reliable: np.ndarray, default: np.ndarray) -> np.ndarray:

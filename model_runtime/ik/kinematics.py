@@ -3,16 +3,17 @@
 :class:`Kinematics` turns ``theta`` (..., P) (see :mod:`.limits`) into local rotation
 matrices of all 55 joints and runs forward kinematics on the joints that carry markers
 (pelvis to fingertips, no legs or eyes), one tree level at a time (11 batched steps
-instead of one per joint). Rotations act on column vectors; the rest skeleton and frame
+instead of one per joint). Rotations act on column vectors (axis-angle to matrix by
+:mod:`model_runtime.rotations`); the rest skeleton and frame
 conventions are those of :mod:`model_runtime.skeleton`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import roma
 import torch
 
+from .. import rotations as rot
 from ..skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS, RestSkeleton
 from .limits import DofModel
 
@@ -74,10 +75,10 @@ class Kinematics:
         """(..., P) -> (..., J, 3, 3) local rotations of ``self.joints``."""
         batch = theta.shape[:-1]
         J = len(self.joints)
-        R = rodrigues((theta @ self.A0).reshape(*batch, J, 3))
+        R = rot.axis_angle_to_matrix((theta @ self.A0).reshape(*batch, J, 3))
         if len(self.two_idx) == 0:
             return R
-        R1 = rodrigues((theta @ self.A1).reshape(*batch, len(self.two_idx), 3))
+        R1 = rot.axis_angle_to_matrix((theta @ self.A1).reshape(*batch, len(self.two_idx), 3))
         R2 = torch.index_select(R, -3, self.two_idx) @ R1
         return R.index_copy(R.dim() - 3, self.two_idx, R2)
 
@@ -107,23 +108,6 @@ class Kinematics:
         return self.forward(self.local_rotations(theta), root)
 
 
-def rodrigues(r: torch.Tensor) -> torch.Tensor:
-    """(..., 3) rotation vectors -> (..., 3, 3) matrices (Rodrigues' formula, safe at zero)."""
-    t2 = (r * r).sum(-1)
-    small = t2 < 1e-8
-    t2s = torch.where(small, torch.ones_like(t2), t2)
-    t = torch.sqrt(t2s)
-    a = torch.where(small, 1.0 - t2 / 6.0, torch.sin(t) / t)
-    b = torch.where(small, 0.5 - t2 / 24.0, (1.0 - torch.cos(t)) / t2s)
-    x, y, z = r.unbind(-1)
-    bxy, bxz, byz = b * x * y, b * x * z, b * y * z
-    ax, ay, az = a * x, a * y, a * z
-    R = torch.stack([1.0 - b * (y * y + z * z), bxy - az, bxz + ay,
-                     bxy + az, 1.0 - b * (x * x + z * z), byz - ax,
-                     bxz - ay, byz + ax, 1.0 - b * (x * x + y * y)], dim=-1)
-    return R.reshape(*r.shape, 3)
-
-
 def full_local_rotations(theta: torch.Tensor, model: DofModel, jaw: torch.Tensor | None = None) -> torch.Tensor:
     """(..., P) -> (..., 55, 3, 3) local rotations of every joint (legs and eyes at rest).
 
@@ -135,4 +119,4 @@ def full_local_rotations(theta: torch.Tensor, model: DofModel, jaw: torch.Tensor
     if jaw is not None:
         r0 = r0.clone()
         r0[..., JOINT_NAMES.index("jaw"), 0] = jaw
-    return roma.rotvec_to_rotmat(r0) @ roma.rotvec_to_rotmat(r1)
+    return rot.axis_angle_to_matrix(r0) @ rot.axis_angle_to_matrix(r1)

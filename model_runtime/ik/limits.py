@@ -205,18 +205,15 @@ def shoulder_excess(rotvec_local: np.ndarray, side: str) -> np.ndarray:
     """(...,) radians by which a shoulder's local rotation (parent = collar frame) passes
     the cone (upper arm at most ``SHOULDER_BACK_MAX_DEG`` behind the coronal plane) or the
     humeral twist limit (``SHOULDER_TWIST_MAX_DEG`` about the arm, swing-twist split)."""
-    from scipy.spatial.transform import Rotation
+    from .. import rotations as rot
 
     rv = np.asarray(rotvec_local, dtype=np.float64)
     shape = rv.shape[:-1]
-    rot = Rotation.from_rotvec(rv.reshape(-1, 3))
+    rv = rv.reshape(-1, 3)
     axis = np.array([1.0, 0.0, 0.0]) * (1.0 if side == "left" else -1.0)
-    d = rot.apply(axis)
+    d = rot.axis_angle_to_matrix(rv) @ axis
     back = np.arcsin(np.clip(-d[:, 2], -1.0, 1.0))
-    q = rot.as_quat()  # XYZW
-    proj = q[:, :3] @ axis
-    twist = 2.0 * np.arctan2(proj, q[:, 3])
-    twist = (twist + np.pi) % (2 * np.pi) - np.pi
+    twist = rot.twist_angle(rot.axis_angle_to_quat(rv), axis)
     ex = np.maximum(back - np.deg2rad(SHOULDER_BACK_MAX_DEG), 0.0)
     ex = np.maximum(ex, np.abs(twist) - np.deg2rad(SHOULDER_TWIST_MAX_DEG))
     return np.maximum(ex, 0.0).reshape(shape)
@@ -226,17 +223,14 @@ def clamp_shoulder(rotvec_local: np.ndarray, side: str) -> np.ndarray:
     """(..., 3) shoulder rotation vectors moved to the nearest pose inside the limits of
     :func:`shoulder_excess` (twist clipped; an arm pointing too far back is turned forward
     just enough, the rest of its orientation kept)."""
-    from scipy.spatial.transform import Rotation
-
+    from .. import rotations as rot
     from .geometry import axis_angle_matrix, min_rotation
 
     rv = np.asarray(rotvec_local, dtype=np.float64)
     shape = rv.shape
-    R = Rotation.from_rotvec(rv.reshape(-1, 3)).as_matrix()
+    R = rot.axis_angle_to_matrix(rv.reshape(-1, 3))
     axis = np.array([1.0, 0.0, 0.0]) * (1.0 if side == "left" else -1.0)
-    q = Rotation.from_matrix(R).as_quat()
-    twist = 2.0 * np.arctan2(q[:, :3] @ axis, q[:, 3])
-    twist = (twist + np.pi) % (2 * np.pi) - np.pi
+    twist = rot.twist_angle(rot.axis_angle_to_quat(rv.reshape(-1, 3)), axis)
     S = R @ axis_angle_matrix(axis, -twist)
     d = S @ axis
     zmin = -np.sin(np.deg2rad(SHOULDER_BACK_MAX_DEG))
@@ -250,4 +244,4 @@ def clamp_shoulder(rotvec_local: np.ndarray, side: str) -> np.ndarray:
         S[back] = min_rotation(np.broadcast_to(axis, dn.shape), dn)  # still a pure swing
     lim = np.deg2rad(SHOULDER_TWIST_MAX_DEG)
     R2 = S @ axis_angle_matrix(axis, np.clip(twist, -lim, lim))
-    return Rotation.from_matrix(R2).as_rotvec().reshape(shape)
+    return rot.matrix_to_axis_angle(R2).reshape(shape)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_with
 from ..errors import SignAvatarError
 from ..skeleton import JOINT_INDEX, JOINT_NAMES, PARENTS
 from .camera import look_point, project
@@ -269,7 +270,8 @@ def write_preview(seq, result, path, n_frames: int = 6, panel: int = 260, gif_fp
         frames = list(range(0, T, step))
         imgs = render_frames(seq, result, frames, panel)
         fps = gif_fps or result.motion.fps / step
-        imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
+        write_with(path, lambda p: imgs[0].save(p, save_all=True, append_images=imgs[1:], duration=int(1000 / fps),
+                                               loop=0))
         return path
     frames = pick_frames(result, n_frames)
     imgs = render_frames(seq, result, frames, panel)
@@ -281,5 +283,5 @@ def write_preview(seq, result, path, n_frames: int = 6, panel: int = 260, gif_fp
         for row in range(n_panels):
             panel_im = im.crop((row * (pw + 4), 0, row * (pw + 4) + pw, h))
             sheet.paste(panel_im, (col * (pw + 4), row * (h + 4)))
-    sheet.save(path)
+    write_with(path, sheet.save)
     return path

@@ -16,9 +16,17 @@
   degrees past a limit - how often the landmarks and anatomy disagree.
 * ``jerk_raw`` / ``jerk_smooth``: mean magnitude of the third time derivative of the FK
   joint positions (arms, hands, head; m/s^3) before and after the low-pass filter.
+
+:class:`IKQuality` holds them, typed, with the clip's camera and timing figures; it reads like
+the plain dict it replaced (``q["reproj_body"]``, ``dict(q)``, ``q.items()``), so the clip cache
+and ``data check``'s CSV keep their keys and column order.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -30,6 +38,50 @@ from .observations import Observations
 
 LIMIT_TOL = np.deg2rad(1.0)
 PRESSURE_TOL = np.deg2rad(5.0)
+
+
+@dataclass
+class IKQuality(Mapping):
+    """The quality figures of one IK result (module docstring), in the order ``data check`` lists them."""
+
+    frames: int
+    reproj_body: float
+    reproj_body_p95: float
+    reproj_hand: float
+    reproj_hand_p95: float
+    reproj_face: float
+    reproj_face_p95: float
+    limit_violation_frac: float
+    limit_pressure_frac: float
+    jerk_raw: float  # m/s^3, before the low-pass
+    jerk_smooth: float  # m/s^3, after it
+    valid_frac: float  # share of frames with a body
+    left_hand_seen_frac: float
+    right_hand_seen_frac: float
+    aspect: float  # image W/H
+    aspect_estimated: bool  # the source gave no image size
+    scale: float  # fitted camera: image heights per metre
+    scale_init: float
+    focal: float  # image heights
+    focal_init: float
+    depth_source: str  # "pose_world" or "mediapipe_z"
+    ik_ms_per_frame: float = math.nan  # wall time, this clip's share of its batch
+    ik_cpu_ms_per_frame: float = math.nan
+
+    # Mapping: read like the dict the clip cache stores
+    def __getitem__(self, key: str):
+        if key not in _QUALITY_KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_QUALITY_KEYS)
+
+    def __len__(self) -> int:
+        return len(_QUALITY_KEYS)
+
+
+_QUALITY_KEYS = tuple(f.name for f in fields(IKQuality))
 
 
 def marker_errors(problem, theta: np.ndarray, cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -84,11 +136,11 @@ def limit_figures(R_local: np.ndarray, theta_asked: np.ndarray, valid: np.ndarra
     """Violation share of the output rotations (T, 55, 3, 3), and limit pressure of ``theta_asked``."""
     th = theta_from_local(R_local, model)
     ex = limit_excess(th, model).max(axis=1)
+    from .. import rotations as rot
     from ..skeleton import JOINT_INDEX
-    from scipy.spatial.transform import Rotation
 
     for side in ("left", "right"):
-        rv = Rotation.from_matrix(R_local[:, JOINT_INDEX[f"{side}_shoulder"]]).as_rotvec()
+        rv = rot.matrix_to_axis_angle(R_local[:, JOINT_INDEX[f"{side}_shoulder"]])
         ex = np.maximum(ex, shoulder_excess(rv, side))
     press = limit_excess(theta_asked, model).max(axis=1)
     n = max(int(valid.sum()), 1)

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
-from scipy.spatial.transform import Rotation
 
+from .. import rotations as rot
 from .limits import DofModel
 
 # relaxed hand (degrees) for long gaps: MCP / PIP / DIP flexion per finger, thumb
@@ -115,11 +115,8 @@ def fill_hand(theta: np.ndarray, seen: np.ndarray, cols: list[int], relaxed: np.
 
 
 def _quat_continuous(rv: np.ndarray) -> np.ndarray:
-    q = Rotation.from_rotvec(rv).as_quat()
-    for t in range(1, len(q)):
-        if np.dot(q[t], q[t - 1]) < 0:
-            q[t] = -q[t]
-    return q
+    """(T, 3) axis-angle -> (T, 4) XYZW quaternions on one hemisphere along time."""
+    return rot.align_hemisphere(rot.axis_angle_to_quat(rv))
 
 
 def lowpass(x: np.ndarray, fps: float, cutoff_hz: float) -> np.ndarray:
@@ -151,7 +148,7 @@ def smooth_theta(theta: np.ndarray, model: DofModel, fps: float, cutoff_body: fl
     for cols in free_groups.values():
         q = lowpass(_quat_continuous(theta[:, cols]), fps, cutoff_body)
         q /= np.linalg.norm(q, axis=-1, keepdims=True)
-        out[:, cols] = Rotation.from_quat(q).as_rotvec()
+        out[:, cols] = rot.quat_to_axis_angle(q)
     return out
 
 
@@ -169,7 +166,7 @@ def fill_body(theta: np.ndarray, valid: np.ndarray, model: DofModel) -> np.ndarr
         q[valid] = _quat_continuous(theta[valid][:, cols])
         q = interpolate_missing(q, valid)
         q /= np.linalg.norm(q, axis=-1, keepdims=True)
-        out[:, cols] = Rotation.from_quat(q).as_rotvec()
+        out[:, cols] = rot.quat_to_axis_angle(q)
     return out
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -25,6 +26,9 @@ from ..errors import SignAvatarError
 from ..motion import SignMotion
 from ..skeleton import GENDERS, JOINT_INDEX
 from .config import IKConfig
+
+if TYPE_CHECKING:  # torch-importing module, loaded when the IK runs
+    from .quality import IKQuality
 
 J = JOINT_INDEX
 
@@ -35,9 +39,8 @@ class IKResult:
 
     ``motion``: the clip on the ``gender`` rest skeleton; ``valid`` (T,) frames where the body
     was seen (others are interpolated); ``hand_valid`` (T, 2) left/right hand seen (others
-    filled, see :mod:`.smoothing`); ``quality``: figures of :mod:`.quality` plus ``frames``,
-    ``aspect``, ``aspect_estimated``, ``scale``, ``focal``, ``depth_source``,
-    ``ik_ms_per_frame`` (wall) and ``ik_cpu_ms_per_frame``; ``theta`` (T, P) final anatomical
+    filled, see :mod:`.smoothing`); ``quality``: the :class:`.quality.IKQuality` figures
+    (re-projection, limits, jerk, camera, timing; read like a dict); ``theta`` (T, P) final anatomical
     angles (:mod:`.limits`); ``scale`` (image heights per metre), ``focal`` (image heights) and
     ``centre`` (T, 2): the fitted camera of :mod:`.camera` (image points in image heights, x
     scaled by ``aspect`` = W/H) for world points of the motion without ``trans``.
@@ -46,7 +49,7 @@ class IKResult:
     motion: SignMotion
     valid: np.ndarray
     hand_valid: np.ndarray
-    quality: dict
+    quality: IKQuality
     theta: np.ndarray = field(repr=False, default=None)
     scale: float = 1.0
     focal: float = 1e6
@@ -134,7 +137,7 @@ def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, mode
 
     from .. import rotations as rot
     from .kinematics import full_local_rotations
-    from .quality import joint_positions, limit_figures, marker_errors, mean_jerk, reprojection
+    from .quality import IKQuality, joint_positions, limit_figures, marker_errors, mean_jerk, reprojection
     from .smoothing import clamp_to_limits, lowpass, smooth_theta
 
     seq, obs = clip.seq, clip.obs
@@ -156,19 +159,17 @@ def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, mode
     trans[:, 0] = (centre[:, 0] - ref[0]) / fit.scale
     trans[:, 1] = -(centre[:, 1] - ref[1]) / fit.scale
 
-    quality = {"frames": T}
-    quality.update(reprojection(err, obs, markers))
-    quality.update(limit_figures(R_out.numpy(), clip.theta_guess, obs.valid, model))
-    quality["jerk_raw"] = mean_jerk(joint_positions(problem_clip, theta_raw), seq.fps)
-    quality["jerk_smooth"] = mean_jerk(joint_positions(problem_clip, theta), seq.fps)
-    quality.update({
-        "valid_frac": float(obs.valid.mean()),
-        "left_hand_seen_frac": float(obs.hand_valid[:, 0].mean()),
-        "right_hand_seen_frac": float(obs.hand_valid[:, 1].mean()),
-        "aspect": obs.aspect, "aspect_estimated": obs.aspect_estimated,
-        "scale": fit.scale, "scale_init": clip.s0, "focal": fit.focal, "focal_init": clip.f0,
-        "depth_source": "pose_world" if obs.pose_world is not None else "mediapipe_z",
-    })
+    quality = IKQuality(
+        frames=T, **reprojection(err, obs, markers),
+        **limit_figures(R_out.numpy(), clip.theta_guess, obs.valid, model),
+        jerk_raw=mean_jerk(joint_positions(problem_clip, theta_raw), seq.fps),
+        jerk_smooth=mean_jerk(joint_positions(problem_clip, theta), seq.fps),
+        valid_frac=float(obs.valid.mean()),
+        left_hand_seen_frac=float(obs.hand_valid[:, 0].mean()),
+        right_hand_seen_frac=float(obs.hand_valid[:, 1].mean()),
+        aspect=obs.aspect, aspect_estimated=obs.aspect_estimated,
+        scale=fit.scale, scale_init=clip.s0, focal=fit.focal, focal_init=clip.f0,
+        depth_source="pose_world" if obs.pose_world is not None else "mediapipe_z")
     motion = SignMotion(poses=poses, trans=trans, fps=seq.fps, gloss=str(seq.meta.get("gloss", "") or ""),
                         gender=gender, source=seq.source or "")
     return IKResult(motion=motion, valid=obs.valid.copy(), hand_valid=obs.hand_valid.copy(), quality=quality,
@@ -235,8 +236,8 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
             wall = shared_wall * share + time.perf_counter() - t1
             cpu = shared_cpu * share + time.process_time() - c1
             T = clip.obs.num_frames
-            res.quality["ik_ms_per_frame"] = 1000.0 * wall / T
-            res.quality["ik_cpu_ms_per_frame"] = 1000.0 * cpu / T
+            res.quality.ik_ms_per_frame = 1000.0 * wall / T
+            res.quality.ik_cpu_ms_per_frame = 1000.0 * cpu / T
             out.append(res)
         return out
     finally:

@@ -18,10 +18,10 @@ file                           what
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..atomic import write_text, write_with
 from ..errors import SignAvatarError
 from .config import FORMAT, ModelConfig
 from .folder_check import check_config, check_files
@@ -54,23 +54,13 @@ def build_net(cfg: ModelConfig):
                     cfg=cfg.net)
 
 
-def _atomic_write(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def save_weights(net, path, dtype: str = "float32") -> None:
     import torch
     from safetensors.torch import save_file
 
     dt = {"float16": torch.float16, "float32": torch.float32}[dtype]
     state = {k: v.detach().to("cpu", dt).contiguous() for k, v in net.state_dict().items()}
-    _atomic_write(Path(path), lambda p: save_file(state, str(p), metadata={"format": FORMAT}))
+    write_with(path, lambda p: save_file(state, str(p), metadata={"format": FORMAT}))
 
 
 def save_model(folder, cfg: ModelConfig, net, normalizer: Normalizer, table: GlossTable,
@@ -78,9 +68,9 @@ def save_model(folder, cfg: ModelConfig, net, normalizer: Normalizer, table: Glo
     """Write (or overwrite) the loadable part of a model folder (a stale latent prior is removed)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _atomic_write(folder / CONFIG_FILE, lambda p: p.write_text(cfg.to_json()))
+    write_text(folder / CONFIG_FILE, cfg.to_json())
     save_weights(net, folder / WEIGHTS_FILE, cfg.train.save_dtype)
-    _atomic_write(folder / NORMALIZER_FILE, lambda p: normalizer.save(p))
+    write_with(folder / NORMALIZER_FILE, normalizer.save)
     table.save(folder)
     if prior is not None:
         prior.save(folder / PRIOR_FILE)

@@ -14,6 +14,7 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
+from ..atomic import write_text
 from ..errors import SignAvatarError
 from ..semantic.base import EncoderSpec
 from ..skeleton import JOINT_INDEX, SIGNING_JOINTS
@@ -112,7 +113,7 @@ class ModelConfig:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"
 
     def save(self, path) -> None:
-        Path(path).write_text(self.to_json())
+        write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path) -> "ModelConfig":

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_json, write_with
 from ..errors import SignAvatarError
 
 GLOSS_FILE = "glosses.json"
@@ -100,8 +101,9 @@ class GlossTable:
                         sources=src)
                    for g, t, s, f, a, b, src in zip(self.glosses, self.texts, self.samples, self.frames,
                                                     self.frames_min, self.frames_max, self.sources)]
-        (folder / GLOSS_FILE).write_text(json.dumps(records, indent=1) + "\n")
-        save_file({"embeddings": np.ascontiguousarray(self.embeddings, dtype=np.float32)}, str(folder / EMBED_FILE))
+        write_json(folder / GLOSS_FILE, records, indent=1)
+        emb = {"embeddings": np.ascontiguousarray(self.embeddings, dtype=np.float32)}
+        write_with(folder / EMBED_FILE, lambda p: save_file(emb, str(p)))
 
     @classmethod
     def load(cls, folder, dim: int) -> "GlossTable":

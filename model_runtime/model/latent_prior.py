@@ -125,7 +125,7 @@ class GlossPrior:
     def save(self, path) -> None:
         from safetensors.numpy import save_file
 
-        from .checkpoint import _atomic_write as atomic_write
+        from ..atomic import write_with as atomic_write
 
         tensors = {"centres": self.centres.astype(np.float32), "owner": self.owner.astype(np.int64),
                    "frames": self.frames.astype(np.int64), "scale": self.scale.astype(np.float32)}

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import rotations as rot
 from .config import SentenceConfig
 from .join import find_join, lowpass_around, settle, transition, transition_frames
-from .kinematics import align_hemisphere
 
 
 @dataclass
@@ -108,7 +108,7 @@ def assemble(pieces: list[Piece], fps: float, cfg: SentenceConfig) -> Assembled:
         n_out += n
         seams.append(n_out)
         start = j
-    q = align_hemisphere(torch.cat(qs))
+    q = rot.align_hemisphere(torch.cat(qs))
     trans = np.concatenate(ts).astype(np.float64)
     q, trans = lowpass_around(q, trans, seams, cfg.smooth_sigma * fps, cfg.smooth_radius * fps)
     ranges = [(first[w], last[w]) for w in sorted(first)]

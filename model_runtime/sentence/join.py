@@ -12,7 +12,8 @@ import math
 import numpy as np
 import torch
 
-from .kinematics import align_hemisphere, local_velocity, qexp, qmul
+from .. import rotations as rot
+from .kinematics import local_velocity, qexp, qmul
 
 
 def find_join(tail: np.ndarray, head: np.ndarray, tail_from: int, head_to: int, fps: float,
@@ -85,8 +86,8 @@ def transition(qa: torch.Tensor, ta: np.ndarray, i: int, qb: torch.Tensor, tb: n
     flip = (qa[i] * qb[j]).sum(-1, keepdim=True) < 0
     ext_b = torch.where(flip, -ext_b, ext_b)
     s = _smootherstep(k / (n + 1))
-    q = _slerp_fixed(ext_a, ext_b, s[:, None, None])
-    q = align_hemisphere(q, reference=qa[i])
+    q = rot.quat_slerp(ext_a, ext_b, s[:, None].expand(-1, qa.shape[1]), shortest=False)
+    q = rot.align_hemisphere(q, reference=qa[i])
 
     va = np.zeros(3) if still_a or i < 1 else ta[i] - ta[i - 1]
     vb = tb[j + 1] - tb[j] if j + 1 < len(tb) else np.zeros(3)
@@ -115,19 +116,6 @@ def _cap(w: torch.Tensor, limit: float) -> torch.Tensor:
     """Scale (J, 3) rotation-vector velocities down to at most ``limit`` radians per frame."""
     norm = w.norm(dim=-1, keepdim=True)
     return w * torch.clamp(limit / norm.clamp_min(1e-12), max=1.0)
-
-
-def _slerp_fixed(q0: torch.Tensor, q1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Slerp along the arc from ``q0`` to ``q1`` as given (no per-element shortest-path flip)."""
-    dot = (q0 * q1).sum(-1, keepdim=True).clamp(-1.0, 1.0)
-    theta = torch.acos(dot)
-    sin = torch.sin(theta)
-    small = sin < 1e-6
-    safe = torch.where(small, torch.ones_like(sin), sin)
-    w0 = torch.where(small, 1 - t, torch.sin((1 - t) * theta) / safe)
-    w1 = torch.where(small, t, torch.sin(t * theta) / safe)
-    q = w0 * q0 + w1 * q1
-    return q / q.norm(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
 def lowpass_around(q: torch.Tensor, trans: np.ndarray, seams: list[int], sigma: float, radius: float

@@ -1,14 +1,14 @@
 """What the joins look at: hand points through forward kinematics, and quaternion tracks.
 
-Quaternions here are XYZW (roma's), float64 torch tensors, made continuous in time
-(each frame on the same hemisphere as the previous one) so that averaging and
-differencing them is meaningful. Positions are metres in the SMPL-X frame (Y-up).
+Quaternions here are XYZW (roma's, see :mod:`model_runtime.rotations`), float64 torch
+tensors, made continuous in time (:func:`model_runtime.rotations.align_hemisphere`: each
+frame on the same hemisphere as the previous one) so that averaging and differencing them is
+meaningful. Positions are metres in the SMPL-X frame (Y-up).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import roma
 import torch
 
 from .. import rotations as rot
@@ -47,19 +47,7 @@ def point_speed(points: np.ndarray, fps: float) -> np.ndarray:
 def continuous_quats(poses: np.ndarray) -> torch.Tensor:
     """(T, J, 3) axis-angle -> (T, J, 4) XYZW float64, each frame on the previous frame's hemisphere."""
     q = rot.axis_angle_to_quat(torch.from_numpy(np.asarray(poses, dtype=np.float64)))
-    return align_hemisphere(q)
-
-
-def align_hemisphere(q: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-    """Flip signs along time so consecutive quaternions have a non-negative dot product.
-
-    With ``reference`` (J, 4), the first frame is put on the reference's hemisphere too.
-    """
-    dots = (q[1:] * q[:-1]).sum(-1)
-    flips = torch.cat([torch.ones_like(q[:1, :, 0]), torch.where(dots < 0, -1.0, 1.0).to(q.dtype)])
-    if reference is not None:
-        flips[0] = torch.where((q[0] * reference).sum(-1) < 0, -1.0, 1.0).to(q.dtype)
-    return q * torch.cumprod(flips, dim=0)[..., None]
+    return rot.align_hemisphere(q)
 
 
 def quats_to_axis_angle(q: torch.Tensor) -> np.ndarray:
@@ -68,7 +56,7 @@ def quats_to_axis_angle(q: torch.Tensor) -> np.ndarray:
 
 def qmul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Hamilton product of XYZW quaternions (``a`` then ``b`` in the local frame: ``a * b``)."""
-    return roma.quat_product(a, b)
+    return rot.quat_product(a, b)
 
 
 def qlog(q: torch.Tensor) -> torch.Tensor:
@@ -90,4 +78,4 @@ def local_velocity(q: torch.Tensor, k: int, forward: bool, span: int = 2) -> tor
     a, b = (k, min(len(q) - 1, k + span)) if forward else (max(0, k - span), k)
     if b <= a:
         return torch.zeros(q.shape[1], 3, dtype=q.dtype)
-    return qlog(qmul(roma.quat_conjugation(q[a]), q[b])) / (b - a)
+    return qlog(qmul(rot.quat_conjugate(q[a]), q[b])) / (b - a)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import SignAvatarError
+from ..errors import SignAvatarError, UnknownSignError
 from ..motion import SignMotion
 
 
@@ -62,8 +62,9 @@ class MotionLibrary:
         if gloss is not None:
             return LibraryMatch(gloss=gloss, score=1.0, exact=True)
         close = difflib.get_close_matches(gloss_key(text or ""), list(self._by_key), n=5, cutoff=0.6)
-        hint = f"; close: {', '.join(self._by_key[c] for c in close)}" if close else ""
-        raise SignAvatarError(f"'{text}' is not in the motion library ({len(self._paths)} glosses){hint}")
+        close = [self._by_key[c] for c in close]
+        hint = f"; close: {', '.join(close)}" if close else ""
+        raise UnknownSignError(f"'{text}' is not in the motion library ({len(self._paths)} glosses){hint}", close)
 
     def generate(self, gloss_or_text: str, seed: int = 0, n: int = 1, frames: int | None = None,
                  temperature: float = 1.0) -> list[SignMotion]:

@@ -13,6 +13,8 @@ import platform
 import shlex
 from pathlib import Path
 
+from ..atomic import write_text
+
 EVAL_START = "<!-- evaluation:start -->"
 EVAL_END = "<!-- evaluation:end -->"
 EVAL_PLACEHOLDER = (f"{EVAL_START}\n_Not evaluated yet: run `python -m model_runtime evaluate --checkpoint "
@@ -171,5 +173,5 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
             "rest.",
             "- Not a substitute for a signer: check signs with Deaf signers before publishing anything."]
     path = run / "MODEL_CARD.md"
-    path.write_text("\n".join(out) + "\n")
+    write_text(path, "\n".join(out) + "\n")
     return path

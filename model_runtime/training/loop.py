@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_json, write_text
 from ..data.dataset import SignDataset
 from ..errors import SignAvatarError
 from ..model.checkpoint import CONFIG_FILE, LOG_FILE, build_net, save_model
@@ -193,7 +194,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
 
     from ..model.curriculum import learning_rate, mask_ratio, sample_frame_mask
     from ..model.losses import FKPositions, fk_losses, kl_divergence, masked_mse
-    from ..semantic.base import build_encoder
+    from ..semantic.factory import build_encoder
 
     run = Path(run)
     dist = _Dist()
@@ -246,7 +247,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
                 (run / stale).unlink(missing_ok=True)
             drop_state(run)
             if ds.card:
-                (run / "dataset_card.json").write_text(json.dumps(ds.card, indent=1, sort_keys=True) + "\n")
+                write_json(run / "dataset_card.json", ds.card, indent=1, sort_keys=True)
         model = net
         if dist.active:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -258,7 +259,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
         log_path = run / LOG_FILE
         if is_main and resume and log_path.exists():  # drop epochs that were logged after the last saved state
             lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
-            log_path.write_text("".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
+            write_text(log_path, "".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
 
         autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16,
                                   enabled=tc.precision == "bfloat16")

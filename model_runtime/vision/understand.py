@@ -14,9 +14,9 @@ Evidence, in order of trust:
    used when the sum reaches ``min_object_probability`` and its own best class reaches
    ``min_top_class`` (so a spread of weak guesses is not added up into a confident one).
 
-Anything else is refused with a :class:`SignAvatarError` that lists what was read and
+Anything else is refused with an :class:`UnrecognisedImageError` that lists what was read and
 recognised and the nearest glosses; the error carries ``suggestions`` (glosses) and
-``evidence`` (:class:`Evidence`) for the Blender panel. Scores: text = OCR confidence x
+``evidence`` (:class:`Evidence`) as fields, for the Blender panel. Scores: text = OCR confidence x
 match score (1 for a spelling match); object = the summed class probability.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import SignAvatarError
+from ..errors import SignAvatarError, UnknownSignError
 from ..imageio import load_image
 from ..limits import IMAGE_DECODE_SIDE
 from ..sentence.words import match_or_none
@@ -64,6 +64,14 @@ class Evidence:
         if self.kind == "face":
             return f"a face ({self.detail})"
         return f"looks like {self.what} ({self.score:.2f}){arrow}"
+
+
+class UnrecognisedImageError(UnknownSignError):
+    """An image that shows no known sign: ``suggestions`` (glosses) and ``evidence`` (what was seen)."""
+
+    def __init__(self, message: str, suggestions=(), evidence: tuple[Evidence, ...] = ()):
+        super().__init__(message, suggestions)
+        self.evidence = tuple(evidence)
 
 
 @dataclass(frozen=True)
@@ -177,7 +185,7 @@ def _evidence(seen: _Seen, generator, good_lines) -> list[Evidence]:
 
 
 def understand_image(path, generator, config: ReaderConfig | None = None) -> ImageMatch:
-    """The known gloss an image shows, with its evidence; raises :class:`SignAvatarError` (with suggestions)."""
+    """The known gloss an image shows, with its evidence; raises :class:`UnrecognisedImageError`."""
     cfg = config or ReaderConfig()
     name = Path(path).name
     img = load_image(path, max_side=cfg.max_side)
@@ -221,9 +229,6 @@ def understand_image(path, generator, config: ReaderConfig | None = None) -> Ima
     texts = [_words(t.text) for t in good[:3]] + [x.name for x in labels[:2]]
     suggestions = list(dict.fromkeys(mapped + _nearest(generator, texts)))[:6]
     seen_txt = "; ".join(e.describe() for e in evidence) or "no text, no object"
-    err = SignAvatarError(f"no sign for {name}: {why}. Seen: {seen_txt}. "
-                          + (f"Nearest signs: {', '.join(suggestions)}." if suggestions else "")
-                          + (f" ({'; '.join(notes)})" if notes else ""))
-    err.suggestions = tuple(suggestions)
-    err.evidence = tuple(evidence)
-    raise err
+    raise UnrecognisedImageError(f"no sign for {name}: {why}. Seen: {seen_txt}. "
+                                 + (f"Nearest signs: {', '.join(suggestions)}." if suggestions else "")
+                                 + (f" ({'; '.join(notes)})" if notes else ""), suggestions, evidence)

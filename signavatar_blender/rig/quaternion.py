@@ -1,21 +1,14 @@
 """Unit quaternions in Blender's **WXYZ** order (scalar first), numpy only.
 
 The model side (``model_runtime.rotations``, roma) uses XYZW; SignMotion stores
-axis-angle. The add-on converts axis-angle straight to WXYZ here
-(:func:`from_axis_angle`), and :func:`from_xyzw` is the one place an XYZW array would be
-reordered. All functions broadcast over leading dimensions and act on column vectors
+axis-angle, and axis-angle is all that crosses the boundary: the add-on converts it straight
+to WXYZ here (:func:`from_axis_angle`), so no XYZW array is ever reordered. All functions broadcast over leading dimensions and act on column vectors
 (``q ⊗ v ⊗ q*`` rotates ``v`` like the matrix ``to_matrix(q) @ v``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def from_xyzw(q: np.ndarray) -> np.ndarray:
-    """Reorder (..., 4) XYZW (roma) to WXYZ (Blender)."""
-    q = np.asarray(q)
-    return q[..., [3, 0, 1, 2]]
 
 
 def from_axis_angle(rotvec: np.ndarray) -> np.ndarray:

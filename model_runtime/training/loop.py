@@ -25,8 +25,8 @@ from ..model.checkpoint import CONFIG_FILE, LOG_FILE, build_net, save_model
 from ..model.config import ModelConfig
 from ..model.gloss_table import GlossTable, gloss_words
 from ..model.normalizer import Normalizer
-from ..model.latent_prior import GlossPrior
 from .data import ClipSet, collate, epoch_batches, gloss_statistics, load_clips, phase_clips
+from .posteriors import validation_figures, fit_prior
 from .state import drop_state, load_state, save_state
 
 
@@ -127,56 +127,196 @@ def resolve_dataset_path(recorded: str) -> Path:
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _validation(net, clips: ClipSet | None, table_emb, gloss_index, normalizer, fk, device,
-                phase_frames: int = 0) -> dict:
-    """Reconstruction of held-out clips from the posterior mean: 6D MSE and mean joint error (mm),
-    both at the clips' own length (a time-normalised model's output is resampled back first)."""
+@dataclass
+class _Setup:
+    """What a run trains on: its resolved config, the clips and the tables that map them to the network."""
+
+    cfg: ModelConfig
+    ds: SignDataset
+    clips: ClipSet  # training clips at the model's fps
+    val_clips: ClipSet | None  # held-out clips for the validation figures
+    net_clips: ClipSet  # what the network sees (time-normalised when ``phase_frames``)
+    table: GlossTable
+    normalizer: Normalizer
+    gloss_index: dict[str, int]
+    gloss_ids: np.ndarray  # (N,) gloss row of each training clip
+
+
+def _run_config(run: Path, cfg: ModelConfig, resume: bool, force: bool, resume_epochs: int | None) -> ModelConfig:
+    """The config a call trains with: the saved one when resuming (only the number of epochs may change)."""
+    if resume:
+        saved = ModelConfig.load(run / CONFIG_FILE)
+        return replace(saved, train=replace(saved.train, epochs=resume_epochs or saved.train.epochs))
+    if (run / CONFIG_FILE).exists() and not force:
+        raise SignAvatarError(f"{run} already holds a model; continue it with --resume, or pass --force to "
+                              "overwrite it, or choose another --out")
+    return cfg
+
+
+def _prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: str, clip_weights,
+             progress: bool) -> _Setup:
+    """Load the clips; fit (new run) or load (resumed run) the gloss table and the normaliser."""
+    from ..semantic.factory import build_encoder
+
+    tc = cfg.train
+    ds = SignDataset.open(data_dir)
+    clips = load_clips(ds, ds.indices(None if tc.split == "all" else "train"), cfg.motion, progress=progress)
+    test_idx = ds.indices("test") if tc.split == "train" else []
+    val_clips = load_clips(ds, test_idx, cfg.motion) if len(test_idx) else None
+    phase = cfg.motion.phase_frames
+    net_clips = phase_clips(clips, phase) if phase else clips
+    if resume:
+        table = GlossTable.load(run, cfg.encoder.dim)
+        normalizer = Normalizer.load(run / "normalizer.safetensors", cfg.motion.feat_dim)
+    else:
+        encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
+        cfg = replace(cfg, encoder=encoder.spec, dataset=_dataset_info(ds, clips, tc.split))
+        table = build_gloss_table(clips, cfg, encoder)
+        normalizer = Normalizer.fit(net_clips.feats)
+    gloss_index = {g: i for i, g in enumerate(table.glosses)}
+    missing = sorted({g for g in clips.glosses if g not in gloss_index})
+    if missing:
+        raise SignAvatarError(f"{run}: the saved gloss table lacks training glosses {missing[:10]}; "
+                              "the dataset changed since this run started, start a new run")
+    return _Setup(cfg=cfg, ds=ds, clips=clips, val_clips=val_clips, net_clips=net_clips, table=table,
+                  normalizer=normalizer, gloss_index=gloss_index,
+                  gloss_ids=np.array([gloss_index[g] for g in clips.glosses]))
+
+
+def _start_folder(run: Path, ds: SignDataset) -> None:
+    """A new run's folder: no log or resumable state of an earlier run, the dataset's card beside the model."""
+    run.mkdir(parents=True, exist_ok=True)
+    (run / LOG_FILE).unlink(missing_ok=True)
+    drop_state(run)
+    if ds.card:
+        write_json(run / "dataset_card.json", ds.card, indent=1, sort_keys=True)
+
+
+def _trim_log(log_path: Path, start_epoch: int) -> None:
+    """Drop the epochs a resumed run logged after its last saved state (they are trained again)."""
+    if log_path.exists():
+        lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
+        write_text(log_path, "".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
+
+
+@dataclass
+class _Trainer:
+    """The network, its optimiser and everything one optimisation step needs."""
+
+    setup: _Setup
+    net: object  # SignCVAE
+    model: object  # the net, or its DDP wrapper
+    optimizer: object
+    device: str
+    dist: _Dist
+    steps_per_epoch: int = 0
+
+    def __post_init__(self):
+        import torch
+
+        from ..model.losses import FKPositions
+
+        tc = self.setup.cfg.train
+        self.table_emb = torch.as_tensor(self.setup.table.embeddings, device=self.device)
+        self.fk = FKPositions(self.setup.cfg.motion, device=self.device)
+        self.autocast = torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16,
+                                       enabled=tc.precision == "bfloat16")
+
+    def epoch(self, epoch: int) -> dict:
+        """Train one epoch; its log record (means over batches and processes)."""
+        import torch
+
+        from ..model.curriculum import learning_rate, mask_ratio
+
+        tc, dist = self.setup.cfg.train, self.dist
+        t0, c0 = time.time(), time.process_time()
+        rng = np.random.default_rng([tc.seed, epoch])
+        torch.manual_seed(tc.seed * 1_000_003 + epoch * 101 + dist.rank)
+        gen = torch.Generator(device=self.device).manual_seed(tc.seed * 7_919 + epoch * 104_729 + dist.rank)
+        batches = epoch_batches(self.setup.net_clips.lengths, self.setup.gloss_ids, tc.batch_size, rng,
+                                tc.max_clips_per_gloss)
+        n_b = len(batches) // dist.world
+        if n_b == 0:
+            raise SignAvatarError(f"not enough clips for {dist.world} processes with batch size {tc.batch_size}")
+        batches = batches[dist.rank * n_b:(dist.rank + 1) * n_b]
+        if self.steps_per_epoch == 0:
+            self.steps_per_epoch = n_b
+        total_steps = self.steps_per_epoch * tc.epochs
+        ratio = mask_ratio(epoch, tc.epochs) if tc.curriculum else 0.0
+        sums, lr = np.zeros(5), tc.lr
+        for b, idx in enumerate(batches):
+            lr = learning_rate(epoch * self.steps_per_epoch + b, total_steps, tc.lr, tc.warmup_steps,
+                               tc.min_lr_ratio)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            sums += self.step(idx, ratio, gen)
+        mean = dist.mean(list(sums / len(batches)), self.device)
+        return dict(epoch=epoch, loss=mean[0], recon=mean[1], kl=mean[2], fk=mean[3], grad_norm=mean[4],
+                    mask_ratio=ratio, lr=lr, batches=len(batches) * dist.world,
+                    seconds=round(time.time() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
+
+    def step(self, idx: np.ndarray, ratio: float, gen) -> list[float]:
+        """One optimisation step on the clips ``idx``: [loss, recon, kl, fk, grad norm]."""
+        import torch
+
+        from ..model.curriculum import sample_frame_mask
+        from ..model.losses import fk_losses, kl_divergence, masked_mse
+
+        tc, su = self.setup.cfg.train, self.setup
+        x, valid = collate(su.net_clips, idx)
+        x, valid = x.to(self.device), valid.to(self.device)
+        emb = self.table_emb[torch.as_tensor(su.gloss_ids[idx], device=self.device)]
+        frame_mask = sample_frame_mask(valid, ratio, gen)
+        with self.autocast:
+            out = self.model(su.normalizer.normalise(x), valid, emb, frame_mask, gen)
+        pred = su.normalizer.denormalise(out.recon.float())
+        recon = masked_mse(pred, x, valid)
+        kl = kl_divergence(out.mu.float(), out.logvar.float())
+        loss = recon + tc.kl_weight * kl
+        fk_term = torch.zeros((), device=self.device)
+        if tc.fk_weight > 0 or tc.fk_vel_weight > 0:
+            fk_term, fk_vel = fk_losses(pred, x, valid, self.fk)
+            loss = loss + tc.fk_weight * fk_term + tc.fk_vel_weight * fk_vel
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        gnorm = torch.nn.utils.clip_grad_norm_(self.net.parameters(), tc.grad_clip)
+        self.optimizer.step()
+        return [t.item() for t in (loss.detach(), recon.detach(), kl.detach(), fk_term.detach(), gnorm)]
+
+    def validate(self) -> dict:
+        su = self.setup
+        return validation_figures(self.net, su.val_clips, self.table_emb, su.gloss_index, su.normalizer, self.fk,
+                           self.device, su.cfg.motion.phase_frames)
+
+    def save(self, run: Path, epochs_done: int | None) -> None:
+        """The loadable model (with a freshly fitted latent prior) and, when ``epochs_done``, the resumable state."""
+        su = self.setup
+        prior = fit_prior(self.net, su.clips, su.gloss_ids, self.table_emb, su.normalizer, len(su.table),
+                          su.cfg.motion.phase_frames, su.cfg.train.seed)
+        save_model(run, su.cfg, self.net, su.normalizer, su.table, prior)
+        if epochs_done is not None:
+            save_state(run, self.net, self.optimizer, epochs_done, self.steps_per_epoch)
+
+
+def _build_trainer(run: Path, setup: _Setup, resume: bool, device: str, dist: _Dist) -> tuple[_Trainer, int]:
+    """The network and optimiser, restored from ``run`` when resuming; also the first epoch to train."""
     import torch
 
-    from ..model.inference import decode_latents, encode_clips
+    tc = setup.cfg.train
+    torch.manual_seed(tc.seed)
+    net = build_net(setup.cfg).to(device)
+    optimizer = torch.optim.AdamW(net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    start_epoch, steps_per_epoch = 0, 0
+    if resume:
+        start_epoch, steps_per_epoch = load_state(run, net, optimizer, device)
+    elif dist.rank == 0:
+        _start_folder(run, setup.ds)
+    model = net
+    if dist.active:
+        from torch.nn.parallel import DistributedDataParallel as DDP
 
-    if clips is None or len(clips) == 0:
-        return {}
-    net.eval()
-    se, n, dist_sum, n_frames = 0.0, 0, 0.0, 0
-    with torch.no_grad():
-        for s in range(0, len(clips), 128):
-            idx = [i for i in range(s, min(s + 128, len(clips))) if clips.glosses[i] in gloss_index]
-            if not idx:
-                continue
-            feats = [torch.from_numpy(clips.clip(i)) for i in idx]
-            emb = table_emb[[gloss_index[clips.glosses[i]] for i in idx]]
-            mu, _ = encode_clips(net, normalizer, feats, emb, phase_frames)
-            preds = decode_latents(net, normalizer, mu, emb, [len(f) for f in feats], phase_frames)
-            pred, x = torch.cat(preds).to(device), torch.cat(feats).to(device)
-            se += float(((pred - x) ** 2).sum())
-            n += x.numel()
-            dist_sum += float((fk(pred) - fk(x)).norm(dim=-1).mean(-1).sum())
-            n_frames += len(x)
-    net.train()
-    return dict(val_recon=se / max(n, 1), val_joint_mm=1000 * dist_sum / max(n_frames, 1)) if n else {}
-
-
-def fit_prior(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer, n_glosses: int,
-              phase_frames: int = 0, seed: int = 0) -> GlossPrior:
-    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`)."""
-    import torch
-
-    from ..model.inference import encode_clips
-
-    net.eval()
-    mus, logvars = [], []
-    with torch.no_grad():
-        for s in range(0, len(clips), 256):
-            idx = list(range(s, min(s + 256, len(clips))))
-            feats = [torch.from_numpy(clips.clip(i)) for i in idx]
-            mu, logvar = encode_clips(net, normalizer, feats, table_emb[torch.as_tensor(gloss_ids[idx])],
-                                      phase_frames)
-            mus.append(mu.cpu().numpy())
-            logvars.append(logvar.cpu().numpy())
-    net.train()
-    return GlossPrior.fit(np.concatenate(mus), gloss_ids, clips.lengths, n_glosses, np.concatenate(logvars),
-                          seed=seed)
+        model = DDP(net, device_ids=[device] if device.startswith("cuda") else None)
+    return _Trainer(setup, net, model, optimizer, device, dist, steps_per_epoch), start_epoch
 
 
 def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weights=None, device: str = "auto",
@@ -189,139 +329,37 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
     config (``resume_epochs`` may change the planned number of epochs; the curriculum and the
     learning-rate schedule then follow the new total).
     """
-    import torch
     from tqdm import tqdm
-
-    from ..model.curriculum import learning_rate, mask_ratio, sample_frame_mask
-    from ..model.losses import FKPositions, fk_losses, kl_divergence, masked_mse
-    from ..semantic.factory import build_encoder
 
     run = Path(run)
     dist = _Dist()
     device = resolve_device(device, dist.local_rank)
     is_main = dist.rank == 0
-    if resume:
-        cfg_saved = ModelConfig.load(run / CONFIG_FILE)
-        # the saved run defines everything; only the number of epochs may be changed (resume_epochs)
-        epochs = resume_epochs or cfg_saved.train.epochs
-        cfg = replace(cfg_saved, train=replace(cfg_saved.train, epochs=epochs))
-    elif (run / CONFIG_FILE).exists() and not force:
-        raise SignAvatarError(f"{run} already holds a model; continue it with --resume, or pass --force to "
-                              "overwrite it, or choose another --out")
+    cfg = _run_config(run, cfg, resume, force, resume_epochs)
     tc = cfg.train
     dist.start(device)
     try:
-        ds = SignDataset.open(data_dir)
-        train_idx = ds.indices(None if tc.split == "all" else "train")
-        clips = load_clips(ds, train_idx, cfg.motion, progress=progress and is_main)
-        test_idx = ds.indices("test") if tc.split == "train" else []
-        val_clips = load_clips(ds, test_idx, cfg.motion) if len(test_idx) else None
-        phase = cfg.motion.phase_frames
-        net_clips = phase_clips(clips, phase) if phase else clips  # what the network is trained on
-
-        if resume:
-            table = GlossTable.load(run, cfg.encoder.dim)
-            normalizer = Normalizer.load(run / "normalizer.safetensors", cfg.motion.feat_dim)
-        else:
-            encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
-            cfg = replace(cfg, encoder=encoder.spec, dataset=_dataset_info(ds, clips, tc.split))
-            table = build_gloss_table(clips, cfg, encoder)
-            normalizer = Normalizer.fit(net_clips.feats)
-            del encoder
-        gloss_index = {g: i for i, g in enumerate(table.glosses)}
-        missing = sorted({g for g in clips.glosses if g not in gloss_index})
-        if missing:
-            raise SignAvatarError(f"{run}: the saved gloss table lacks training glosses {missing[:10]}; "
-                                  "the dataset changed since this run started, start a new run")
-        gloss_ids = np.array([gloss_index[g] for g in clips.glosses])
-
-        torch.manual_seed(tc.seed)
-        net = build_net(cfg).to(device)
-        optimizer = torch.optim.AdamW(net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-        start_epoch, steps_per_epoch = 0, 0
-        if resume:
-            start_epoch, steps_per_epoch = load_state(run, net, optimizer, device)
-        elif is_main:
-            run.mkdir(parents=True, exist_ok=True)
-            for stale in (LOG_FILE,):
-                (run / stale).unlink(missing_ok=True)
-            drop_state(run)
-            if ds.card:
-                write_json(run / "dataset_card.json", ds.card, indent=1, sort_keys=True)
-        model = net
-        if dist.active:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            model = DDP(net, device_ids=[device] if device.startswith("cuda") else None)
-
-        table_emb = torch.as_tensor(table.embeddings, device=device)
-        fk = FKPositions(cfg.motion, device=device)
+        setup = _prepare(data_dir, run, cfg, resume, encoder_id, clip_weights, progress and is_main)
+        trainer, start_epoch = _build_trainer(run, setup, resume, device, dist)
         log_path = run / LOG_FILE
-        if is_main and resume and log_path.exists():  # drop epochs that were logged after the last saved state
-            lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
-            write_text(log_path, "".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
-
-        autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16,
-                                  enabled=tc.precision == "bfloat16")
+        if is_main and resume:
+            _trim_log(log_path, start_epoch)
         t_start = time.time()
         last: dict = {}
         bar = tqdm(range(start_epoch, tc.epochs), desc="training", unit="epoch", disable=not (progress and is_main),
                    initial=start_epoch, total=tc.epochs)
         for epoch in bar:
-            t0, c0 = time.time(), time.process_time()
-            rng = np.random.default_rng([tc.seed, epoch])
-            torch.manual_seed(tc.seed * 1_000_003 + epoch * 101 + dist.rank)
-            gen = torch.Generator(device=device).manual_seed(tc.seed * 7_919 + epoch * 104_729 + dist.rank)
-            batches = epoch_batches(net_clips.lengths, gloss_ids, tc.batch_size, rng, tc.max_clips_per_gloss)
-            n_b = len(batches) // dist.world
-            if n_b == 0:
-                raise SignAvatarError(f"not enough clips for {dist.world} processes with batch size {tc.batch_size}")
-            batches = batches[dist.rank * n_b:(dist.rank + 1) * n_b]
-            if steps_per_epoch == 0:
-                steps_per_epoch = n_b
-            total_steps = steps_per_epoch * tc.epochs
-            ratio = mask_ratio(epoch, tc.epochs) if tc.curriculum else 0.0
-            sums = np.zeros(5)
-            for b, idx in enumerate(batches):
-                step = epoch * steps_per_epoch + b
-                lr = learning_rate(step, total_steps, tc.lr, tc.warmup_steps, tc.min_lr_ratio)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                x, valid = collate(net_clips, idx)
-                x, valid = x.to(device), valid.to(device)
-                emb = table_emb[torch.as_tensor(gloss_ids[idx], device=device)]
-                frame_mask = sample_frame_mask(valid, ratio, gen)
-                with autocast:
-                    out = model(normalizer.normalise(x), valid, emb, frame_mask, gen)
-                pred = normalizer.denormalise(out.recon.float())
-                recon = masked_mse(pred, x, valid)
-                kl = kl_divergence(out.mu.float(), out.logvar.float())
-                loss = recon + tc.kl_weight * kl
-                fk_term = torch.zeros((), device=device)
-                if tc.fk_weight > 0 or tc.fk_vel_weight > 0:
-                    fk_term, fk_vel = fk_losses(pred, x, valid, fk)
-                    loss = loss + tc.fk_weight * fk_term + tc.fk_vel_weight * fk_vel
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                gnorm = torch.nn.utils.clip_grad_norm_(net.parameters(), tc.grad_clip)
-                optimizer.step()
-                sums += [t.item() for t in (loss.detach(), recon.detach(), kl.detach(), fk_term.detach(), gnorm)]
-            mean = dist.mean(list(sums / len(batches)), device)
-            record = dict(epoch=epoch, loss=mean[0], recon=mean[1], kl=mean[2], fk=mean[3], grad_norm=mean[4],
-                          mask_ratio=ratio, lr=lr, batches=len(batches) * dist.world,
-                          seconds=round(time.time() - t0, 3), cpu_seconds=round(time.process_time() - c0, 3))
+            record = trainer.epoch(epoch)
             stopping = stop_after > 0 and epoch + 1 - start_epoch >= stop_after and epoch + 1 < tc.epochs
             saving = (epoch + 1) % tc.save_every == 0 or epoch + 1 == tc.epochs or stopping
-            if saving and is_main:
-                record.update(_validation(net, val_clips, table_emb, gloss_index, normalizer, fk, device, phase))
             if is_main:
+                if saving:
+                    record.update(trainer.validate())
                 with open(log_path, "a") as f:
                     f.write(json.dumps(record) + "\n")
-                bar.set_postfix(loss=f"{record['loss']:.4f}", kl=f"{record['kl']:.1f}", mask=ratio)
-            if saving and is_main:
-                prior = fit_prior(net, clips, gloss_ids, table_emb, normalizer, len(table), phase, tc.seed)
-                save_model(run, cfg, net, normalizer, table, prior)
-                save_state(run, net, optimizer, epoch + 1, steps_per_epoch)
+                bar.set_postfix(loss=f"{record['loss']:.4f}", kl=f"{record['kl']:.1f}", mask=record["mask_ratio"])
+                if saving:
+                    trainer.save(run, epoch + 1)
             last = record
             if stopping:
                 bar.close()
@@ -330,8 +368,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
         if is_main and not keep_state:
             drop_state(run)
         if is_main and start_epoch >= tc.epochs:
-            prior = fit_prior(net, clips, gloss_ids, table_emb, normalizer, len(table), phase, tc.seed)
-            save_model(run, cfg, net, normalizer, table, prior)
+            trainer.save(run, None)
         return TrainResult(run=run, epochs=tc.epochs, seconds=time.time() - t_start, last=last)
     finally:
         dist.stop()

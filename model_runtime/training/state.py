@@ -9,10 +9,10 @@ re-seeds them from (seed, epoch, rank), so a resumed run continues exactly.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
+from ..atomic import atomic_dir
 from ..errors import SignAvatarError
 
 STATE_DIR = "train_state"
@@ -24,13 +24,6 @@ def save_state(run: Path, net, optimizer, epochs_done: int, steps_per_epoch: int
 
     from ..model.config import FORMAT
 
-    run = Path(run)
-    tmp = run / f".{STATE_DIR}.{os.getpid()}.tmp"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    save_file({k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()},
-              str(tmp / "weights.safetensors"), metadata={"format": FORMAT})
     sd = optimizer.state_dict()
     tensors, scalars = {}, {}
     for pid, entries in sd["state"].items():
@@ -39,18 +32,12 @@ def save_state(run: Path, net, optimizer, epochs_done: int, steps_per_epoch: int
                 tensors[f"{pid}.{k}"] = v.detach().cpu().contiguous()
             else:
                 scalars[f"{pid}.{k}"] = v
-    save_file(tensors, str(tmp / "optimizer.safetensors"))
-    (tmp / "state.json").write_text(json.dumps(dict(epochs_done=epochs_done, steps_per_epoch=steps_per_epoch,
-                                                    param_groups=sd["param_groups"], scalars=scalars)))
-    final = run / STATE_DIR
-    old = run / f".{STATE_DIR}.old"
-    if final.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old.exists():
-        shutil.rmtree(old)
+    with atomic_dir(Path(run) / STATE_DIR) as tmp:  # the previous state stays until the new one is complete
+        save_file({k: v.detach().cpu().float().contiguous() for k, v in net.state_dict().items()},
+                  str(tmp / "weights.safetensors"), metadata={"format": FORMAT})
+        save_file(tensors, str(tmp / "optimizer.safetensors"))
+        (tmp / "state.json").write_text(json.dumps(dict(epochs_done=epochs_done, steps_per_epoch=steps_per_epoch,
+                                                        param_groups=sd["param_groups"], scalars=scalars)))
 
 
 def load_state(run: Path, net, optimizer, device) -> tuple[int, int]:

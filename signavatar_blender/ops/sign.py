@@ -6,8 +6,6 @@ Images: the model's ``match_image`` reads printed words and recognises objects o
 
 from __future__ import annotations
 
-import difflib
-
 import bpy
 from bpy.props import StringProperty
 
@@ -22,15 +20,6 @@ from . import jobs
 def _match_text(m, text: str) -> str:
     how = "exact" if m.exact else f"{m.score:.2f}"
     return f"\u201c{text}\u201d \u2192 {m.gloss} ({how})"
-
-
-def _suggestions(gen, text: str) -> list[str]:
-    """Known glosses to offer after ``text`` was refused: nearest by meaning, else by spelling."""
-    try:
-        m = gen.match(text, threshold=-1.0)
-        return [m.gloss, *m.suggestions][:6]
-    except bridge.error():
-        return difflib.get_close_matches(text.strip().lower(), gen.vocabulary, n=6, cutoff=0.5)
 
 
 def _image_match_text(name: str, m) -> str:
@@ -85,11 +74,7 @@ class SIGNAVATAR_OT_generate(_SignJob, bpy.types.Operator):
             job.report(0.05, "Generating" if loaded else "Loading the model (first time only)")
             gen = models.generator(s)
             job.check()
-            try:
-                m = gen.match(text)
-            except bridge.error() as e:
-                e.suggestions = _suggestions(gen, text)
-                raise
+            m = gen.match(text)  # a refusal carries its suggestions (close spellings, then nearest by meaning)
             job.report(0.5, f"Generating {m.gloss}")
             motions = gen.generate(m.gloss, seed=seed, n=n, temperature=temp)
             return _match_text(m, text), motions

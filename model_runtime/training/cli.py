@@ -63,16 +63,6 @@ def command_from_config(cfg, data, out, device: str = "auto", threads: int = 2,
     return cmd + ["--threads", str(threads)]
 
 
-def _boolean(text: str) -> bool:
-    """A yes/no option value: true/false, yes/no, on/off, 1/0 (any case)."""
-    value = text.strip().lower()
-    if value in ("true", "yes", "on", "1"):
-        return True
-    if value in ("false", "no", "off", "0"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
 def register(sub) -> None:
     p = sub.add_parser("train", help="train the sign-motion model on a built dataset",
                        description="Train the SignAvatar transformer CVAE on a dataset built with 'data build'. "
@@ -106,8 +96,7 @@ def register(sub) -> None:
     defaults = {"motion": MotionSpec(), "net": NetConfig(), "train": TrainConfig()}
     for flag, section, name in _FIELDS:
         default = getattr(defaults[section], name)
-        kind = _boolean if isinstance(default, bool) else type(default)
-        p.add_argument(flag, type=kind, default=None, help=f"{section}.{name} (default {default})")
+        p.add_argument(flag, type=type(default), default=None, help=f"{section}.{name} (default {default})")
     p.set_defaults(func=run)
 
 

@@ -258,6 +258,33 @@ def test_resume_continues_exactly(tmp_path):
     assert main(["train", "--out", str(part), "--resume", *common]) == 2  # nothing left to resume
 
 
+def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fit(tmp_path):
+    """``--init-from MODEL`` starts a new run from a trained model's weights and normaliser (fresh
+    optimiser and schedule): its first epoch's loss is the trained model's, not a random net's."""
+    from model_runtime.cli import main
+    from model_runtime.training.loop import read_log
+
+    from model_synth import TINY_NET
+
+    data = synth_dataset(tmp_path / "d", ["drink", "eat", "car"], 6)
+    common = ["--data", str(data), "--batch-size", "8", "--quiet", "--dropout", "0.0", "--lr", "0.003",
+              "--no-curriculum", "--save-dtype", "float32", *TINY_NET]
+    assert main(["train", "--out", str(tmp_path / "a"), "--epochs", "30", "--save-every", "30", *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "b"), "--epochs", "2", "--save-every", "2",
+                 "--init-from", str(tmp_path / "a"), *common]) == 0
+    a, b = read_log(tmp_path / "a"), read_log(tmp_path / "b")
+    assert b[0]["recon"] < 0.5 * a[0]["recon"], (a[0]["recon"], b[0]["recon"])  # not a fresh network
+    assert (tmp_path / "b" / "normalizer.safetensors").read_bytes() == \
+        (tmp_path / "a" / "normalizer.safetensors").read_bytes()
+    cfg = ModelConfig.load(tmp_path / "b" / "config.json")
+    assert cfg.train.init_from and "warm start from" in (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "a"),
+                 *common, "--d-model", "48"]) == 2  # another width: refused before anything is written
+    assert not (tmp_path / "c" / "config.json").exists()
+    assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "nope"),
+                 *common]) == 2
+
+
 def test_bfloat16_training_learns_like_float32_and_is_recorded(tmp_path):
     """``--precision bfloat16`` autocasts only the network's forward pass: the run learns about as
     well as a float32 one, its config and card say so, and a bad value is refused."""

@@ -94,6 +94,9 @@ class TrainConfig:
     # matmul precision of the network's forward pass during training: "float32", or "bfloat16" autocast
     # (losses, FK and the optimiser stay float32; ~1.5x faster steps on AVX-512-BF16 CPUs and on GPUs)
     precision: str = "float32"
+    # warm start: a model folder (relative to the working directory) whose weights and normaliser a new
+    # run starts from, with a fresh optimiser and schedule; its motion, network and encoder must match. "" = random
+    init_from: str = ""
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,8 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
                                   + (", bfloat16 autocast forward pass" if t.precision == "bfloat16" else "")
                                   + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
                                      if t.max_clips_per_gloss else "")],
+                    ["initial weights", f"warm start from `{t.init_from}` (its weights and normaliser; fresh "
+                                        "optimiser, schedule and curriculum)" if t.init_from else "random"],
                     ["free text", f"spelling normalisation, else {cfg.encoder.id} cosine >= {cfg.match_threshold:g} "
                                   "to a known gloss, else refused with suggestions"]],
                    ["", ""])]

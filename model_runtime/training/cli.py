@@ -24,7 +24,7 @@ _FIELDS = [
     ("--fk-weight", "train", "fk_weight"), ("--grad-clip", "train", "grad_clip"), ("--seed", "train", "seed"),
     ("--split", "train", "split"), ("--max-clips-per-gloss", "train", "max_clips_per_gloss"),
     ("--save-every", "train", "save_every"), ("--save-dtype", "train", "save_dtype"),
-    ("--precision", "train", "precision"),
+    ("--precision", "train", "precision"), ("--init-from", "train", "init_from"),
 ]
 
 

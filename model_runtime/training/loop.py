@@ -21,7 +21,7 @@ import numpy as np
 from ..atomic import write_json, write_text
 from ..data.dataset import SignDataset
 from ..errors import SignAvatarError
-from ..model.checkpoint import CONFIG_FILE, LOG_FILE, build_net, save_model
+from ..model.checkpoint import CONFIG_FILE, LOG_FILE, NORMALIZER_FILE, WEIGHTS_FILE, build_net, load_state_dict, save_model
 from ..model.config import ModelConfig
 from ..model.gloss_table import GlossTable, gloss_words
 from ..model.normalizer import Normalizer
@@ -167,12 +167,17 @@ def _prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: st
     net_clips = phase_clips(clips, phase) if phase else clips
     if resume:
         table = GlossTable.load(run, cfg.encoder.dim)
-        normalizer = Normalizer.load(run / "normalizer.safetensors", cfg.motion.feat_dim)
+        normalizer = Normalizer.load(run / NORMALIZER_FILE, cfg.motion.feat_dim)
     else:
         encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
         cfg = replace(cfg, encoder=encoder.spec, dataset=_dataset_info(ds, clips, tc.split))
         table = build_gloss_table(clips, cfg, encoder)
-        normalizer = Normalizer.fit(net_clips.feats)
+        if tc.init_from:  # the warm-start weights expect their own normalised space
+            folder = _init_folder(cfg)
+            normalizer = Normalizer.load(folder / NORMALIZER_FILE, cfg.motion.feat_dim)
+            cfg = replace(cfg, train=replace(tc, init_from=portable_path(folder)))
+        else:
+            normalizer = Normalizer.fit(net_clips.feats)
     gloss_index = {g: i for i, g in enumerate(table.glosses)}
     missing = sorted({g for g in clips.glosses if g not in gloss_index})
     if missing:
@@ -181,6 +186,27 @@ def _prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: st
     return _Setup(cfg=cfg, ds=ds, clips=clips, val_clips=val_clips, net_clips=net_clips, table=table,
                   normalizer=normalizer, gloss_index=gloss_index,
                   gloss_ids=np.array([gloss_index[g] for g in clips.glosses]))
+
+
+def _init_folder(cfg: ModelConfig) -> Path:
+    """The warm-start model folder of ``cfg.train.init_from``, checked to fit ``cfg`` (every mismatch named)."""
+    folder = Path(cfg.train.init_from)
+    if not folder.exists():  # as a model folder records it: relative to the repository
+        folder = resolve_dataset_path(cfg.train.init_from)
+    if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise SignAvatarError(f"--init-from {cfg.train.init_from}: not a model folder (no {CONFIG_FILE} and "
+                              f"{WEIGHTS_FILE})")
+    init = ModelConfig.load(folder / CONFIG_FILE)
+    problems = [f"{part} differs" for part, a, b in (("motion", init.motion, cfg.motion), ("net", init.net, cfg.net))
+                if a != b]
+    if (init.encoder.kind, init.encoder.name, init.encoder.dim, init.encoder.text_template) != \
+            (cfg.encoder.kind, cfg.encoder.name, cfg.encoder.dim, cfg.encoder.text_template):
+        problems.append(f"encoder {init.encoder.id} != {cfg.encoder.id}")
+    if problems:
+        raise SignAvatarError(f"--init-from {cfg.train.init_from}: that model does not fit this run ("
+                              + "; ".join(problems) + "); pass the same motion and network options it was "
+                              "trained with (see its config.json)")
+    return folder
 
 
 def _start_folder(run: Path, ds: SignDataset) -> None:
@@ -309,8 +335,11 @@ def _build_trainer(run: Path, setup: _Setup, resume: bool, device: str, dist: _D
     start_epoch, steps_per_epoch = 0, 0
     if resume:
         start_epoch, steps_per_epoch = load_state(run, net, optimizer, device)
-    elif dist.rank == 0:
-        _start_folder(run, setup.ds)
+    else:
+        if tc.init_from:
+            net.load_state_dict(load_state_dict(_init_folder(setup.cfg) / WEIGHTS_FILE, net))
+        if dist.rank == 0:
+            _start_folder(run, setup.ds)
     model = net
     if dist.active:
         from torch.nn.parallel import DistributedDataParallel as DDP

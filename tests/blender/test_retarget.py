@@ -330,3 +330,62 @@ def test_import_motion_cli_and_the_mixamo_round_trip(addon, tmp_path):
                         "-o", str(tmp_path / "x.npz")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "error: no such file" in r.stderr and not (tmp_path / "x.npz").exists()
 
+
+
+# ---- export for game engines: the baked FBX, opened again ------------------------------------------
+
+def _world_heads(obj, bones, frames):
+    """(T, B, 3) world positions of the bones' heads over ``frames`` (independent of bone orientation,
+    which Blender's FBX importer may change)."""
+    import bpy
+
+    out = np.zeros((len(frames), len(bones), 3))
+    for t, f in enumerate(frames):
+        bpy.context.scene.frame_set(f)
+        mw = np.array(obj.matrix_world)
+        out[t] = np.array([tuple(obj.pose.bones[b].head) for b in bones]) @ mw[:3, :3].T + mw[:3, 3]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["rigify", "mixamo", "vrm"])
+def test_fbx_export_of_a_retargeted_rig_opens_again_with_the_same_motion(addon, rigify_blend, tmp_path, kind):
+    """Export FBX (animation baked) from a keyed rig, open the file in an empty scene: every mapped bone's
+    head follows the same world path and every rig segment points the same way (<= BOUND). Blender's
+    importer shifts animation by ``anim_offset`` (default 1 frame); the check imports with 0 so that
+    frame f of the file is frame f of the scene it came from."""
+    import bpy
+
+    rig = {"rigify": lambda: load_rigify(rigify_blend), "mixamo": import_mixamo, "vrm": vrm_rig}[kind]()
+    if rig.animation_data:
+        rig.animation_data.action = None
+    binding, _ = _key_and_measure(rig)
+    frames = range(1, 1 + sign_motion().num_frames)
+    before = _world_heads(rig, binding.bones, frames)
+    bpy.context.scene.signavatar.armature = rig
+    for o in bpy.context.scene.objects:
+        o.select_set(o is rig)
+    bpy.context.view_layer.objects.active = rig
+    out = tmp_path / f"{kind}.fbx"
+    assert bpy.ops.signavatar.export_fbx(filepath=str(out)) == {"FINISHED"}
+    from conftest import enable_addon
+
+    enable_addon()  # factory settings: an empty scene
+    bpy.ops.import_scene.fbx(filepath=str(out), anim_offset=0.0)
+    back = next(o for o in bpy.context.scene.objects if o.type == "ARMATURE")
+    assert set(binding.bones) <= set(back.pose.bones.keys())
+    after = _world_heads(back, binding.bones, frames)
+    assert np.abs(after - before).max() < 1e-3, f"{kind}: heads moved {np.abs(after - before).max():.4f} m"
+    names = sub("model_runtime.skeleton").JOINT_NAMES
+    plan_mod = sub("signavatar_blender.rig.bone_plan")
+    slot = {j: s for s, j in enumerate(binding.joints)}
+    pairs = [(s, slot[names.index(plan_mod.MAIN_CHILD[names[j]])]) for s, j in enumerate(binding.joints)
+             if names[j] in plan_mod.MAIN_CHILD and names.index(plan_mod.MAIN_CHILD[names[j]]) in slot]
+
+    def dirs(h):
+        d = np.stack([h[:, c] - h[:, p] for p, c in pairs], axis=1)
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+    ang = np.degrees(np.arccos(np.clip(np.sum(dirs(before) * dirs(after), axis=-1), -1, 1)))
+    assert len(pairs) >= 35 and ang.max() <= BOUND, f"{kind}: worst {ang.max():.2f} deg"
+    print(f"{kind} FBX round trip: heads within {np.abs(after - before).max() * 1000:.3f} mm, "
+          f"worst segment {ang.max():.4f} deg over {len(pairs)} segments")

@@ -285,6 +285,33 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
                  *common]) == 2
 
 
+def test_precision_auto_measures_and_an_emulated_bfloat16_is_warned_about(tmp_path, capsys):
+    """``auto`` picks bfloat16 only where it measures faster; an explicit bfloat16 that measures slower
+    (an AVX2-only CPU emulates it, 8x slower) is kept and warned about; a run records the resolved value."""
+    from model_runtime.cli import main
+    from model_runtime.training.precision import bfloat16_speedup, resolve_precision
+
+    def never(device):
+        raise AssertionError("float32 needs no measurement")
+
+    assert resolve_precision("float32", "cpu", speedup=never) == "float32"
+    assert resolve_precision("auto", "cpu", speedup=lambda d: 1.5) == "bfloat16"
+    assert resolve_precision("auto", "cpu", speedup=lambda d: 0.12) == "float32"
+    capsys.readouterr()
+    assert resolve_precision("bfloat16", "cpu", speedup=lambda d: 0.12) == "bfloat16"
+    assert "8.3x slower" in capsys.readouterr().err
+    assert resolve_precision("bfloat16", "cpu", speedup=lambda d: 1.5) == "bfloat16"
+    assert not capsys.readouterr().err
+    assert bfloat16_speedup("cpu") > 0  # the real measurement runs (its value depends on the CPU)
+
+    from model_synth import TINY_NET
+
+    data = synth_dataset(tmp_path / "d", ["drink", "eat"], 4)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "r"), "--epochs", "1", "--batch-size", "4",
+                 "--quiet", "--precision", "auto", *TINY_NET]) == 0
+    assert ModelConfig.load(tmp_path / "r" / "config.json").train.precision in ("float32", "bfloat16")
+
+
 def test_bfloat16_training_learns_like_float32_and_is_recorded(tmp_path):
     """``--precision bfloat16`` autocasts only the network's forward pass: the run learns about as
     well as a float32 one, its config and card say so, and a bad value is refused."""
@@ -304,5 +331,5 @@ def test_bfloat16_training_learns_like_float32_and_is_recorded(tmp_path):
     assert ModelConfig.load(tmp_path / "bf16" / "config.json").train.precision == "bfloat16"
     card = (tmp_path / "bf16" / "MODEL_CARD.md").read_text()
     assert "--precision bfloat16" in card and "bfloat16 autocast" in card
-    assert main(["train", "--out", str(tmp_path / "bad"), "--precision", "float8", *common]) == 2
+    assert main(["train", "--out", str(tmp_path / "bad"), "--precision", "float8", *common]) == 2  # not auto either
     assert not (tmp_path / "bad" / "config.json").exists()

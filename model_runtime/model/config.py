@@ -92,7 +92,9 @@ class TrainConfig:
     save_every: int = 25  # epochs between checkpoints
     save_dtype: str = "float16"  # dtype of model.safetensors ("float16" or "float32")
     # matmul precision of the network's forward pass during training: "float32", or "bfloat16" autocast
-    # (losses, FK and the optimiser stay float32; ~1.5x faster steps on AVX-512-BF16 CPUs and on GPUs)
+    # (losses, FK and the optimiser stay float32; ~1.5x faster steps on AVX-512-BF16 CPUs and on GPUs, 8x
+    # slower on AVX2-only CPUs); "auto" = bfloat16 where it measures faster (training/precision.py).
+    # config.json of a trained model holds the resolved value, never "auto"
     precision: str = "float32"
     # warm start: a model folder (relative to the working directory) whose weights and normaliser a new
     # run starts from, with a fresh optimiser and schedule; its motion, network and encoder must match. "" = random
@@ -169,8 +171,8 @@ def validate(cfg: ModelConfig) -> list[str]:
     t = cfg.train
     if t.split not in ("train", "all"):
         out.append(f"train.split must be 'train' or 'all', got {t.split!r}")
-    if t.precision not in ("float32", "bfloat16"):
-        out.append(f"train.precision must be float32 or bfloat16, got {t.precision!r}")
+    if t.precision not in ("float32", "bfloat16", "auto"):
+        out.append(f"train.precision must be float32, bfloat16 or auto, got {t.precision!r}")
     if t.save_dtype not in ("float16", "float32"):
         out.append(f"train.save_dtype must be float16 or float32, got {t.save_dtype!r}")
     if t.epochs < 1 or t.batch_size < 1 or t.lr <= 0 or t.save_every < 1:

@@ -27,6 +27,7 @@ from ..model.gloss_table import GlossTable, gloss_words
 from ..model.normalizer import Normalizer
 from .data import ClipSet, collate, epoch_batches, gloss_statistics, load_clips, phase_clips
 from .posteriors import validation_figures, fit_prior
+from .precision import resolve_precision
 from .state import drop_state, load_state, save_state
 
 
@@ -365,6 +366,7 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
     device = resolve_device(device, dist.local_rank)
     is_main = dist.rank == 0
     cfg = _run_config(run, cfg, resume, force, resume_epochs)
+    cfg = replace(cfg, train=replace(cfg.train, precision=resolve_precision(cfg.train.precision, device)))
     tc = cfg.train
     dist.start(device)
     try:

@@ -81,16 +81,20 @@ def add_nla_strip(obj: bpy.types.Object, target: ActionTarget, track_name: str, 
     A new track is added on top when the strip would overlap one already on that track.
     """
     adt = obj.animation_data or obj.animation_data_create()
-    track = adt.nla_tracks.get(track_name)
+    first, last = target.action.frame_range
+    end = start + (last - first)
+
+    def free(track) -> bool:
+        return all(s.frame_end <= start or s.frame_start >= end for s in track.strips)
+
+    # the first track of that name with room, else a new one on top of them (checked here rather than
+    # by catching strips.new's failure, which Blender also prints as an "Error:" line on the console)
+    named = [t for t in adt.nla_tracks if t.name == track_name]
+    track = next((t for t in named if free(t)), None)
     if track is None:
-        track = adt.nla_tracks.new()
+        track = adt.nla_tracks.new(prev=named[-1]) if named else adt.nla_tracks.new()
         track.name = track_name
-    try:
-        strip = track.strips.new(name, int(start), target.action)
-    except RuntimeError:  # overlaps an existing strip: stack a new track on top
-        track = adt.nla_tracks.new(prev=track)
-        track.name = track_name
-        strip = track.strips.new(name, int(start), target.action)
+    strip = track.strips.new(name, int(start), target.action)
     if target.slot is not None and hasattr(strip, "action_slot"):
         strip.action_slot = target.slot
     return strip

@@ -60,6 +60,23 @@ def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
     assert all(len(fc.keyframe_points) == 30 for fc in curves)
 
 
+def test_overlapping_signs_stack_on_new_tracks_and_later_ones_reuse_the_first_with_room(addon, capfd):
+    import bpy
+
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral")
+    b = keying.bind(rig)
+    capfd.readouterr()
+    placed = [keying.key_motion(b, random_motion(frames=10, seed=k), start=start, scene_fps=30)
+              for k, start in enumerate((1, 1, 5, 10, 30))]
+    tracks = list(rig.animation_data.nla_tracks)
+    owner = {s.name: t for t in tracks for s in t.strips}
+    rows = [tracks.index(owner[p.strip.name]) for p in placed]
+    assert rows == [0, 1, 2, 0, 0]  # 1-10 taken twice, 5-14 overlaps both; 10-19 touches 1-10: allowed
+    assert len({t.name for t in tracks}) == 1
+    assert "Unable to add strip" not in capfd.readouterr().err  # no failed attempt printed on the console
+
+
 def test_a_users_active_action_is_pushed_down_not_lost(addon):
     import bpy
 

@@ -13,7 +13,9 @@ on the final name and add no second suffix.
 * :func:`write_text`, :func:`write_bytes`, :func:`write_json`, :func:`write_csv`, :func:`write_npz`: the
   common cases;
 * :func:`atomic_dir`: the same for a whole folder (a dataset, a training state); an existing
-  folder is replaced only once the new one is complete.
+  folder is replaced only once the new one is complete;
+* :func:`move_into_place`: the last step of all of them, for a temporary file or folder another
+  writer made (Blender renders a clip's video and frame folder under names of its own).
 
 An ``OSError`` while writing (read-only or full disk, a folder in the way) becomes a
 :class:`~model_runtime.errors.SignAvatarError` that names the file the user asked for.
@@ -104,27 +106,48 @@ def write_npz(path, **arrays) -> Path:
     return Path(path)
 
 
-@contextmanager
-def atomic_dir(path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``path``; it replaces ``path`` when the block succeeds.
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
-    An existing ``path`` is moved aside, the new folder renamed in and only then the old one
-    deleted; on any exception the temporary folder is deleted and ``path`` is untouched.
+
+def move_into_place(tmp, path) -> Path:
+    """Rename the finished temporary file or folder ``tmp`` onto ``path`` (same folder).
+
+    A file replaces ``path`` in one rename. A folder cannot be renamed over an existing one, so
+    what is at ``path`` is moved aside, ``tmp`` renamed in and only then the old one deleted; if
+    the rename fails the old one is put back.
     """
-    path = Path(path)
-    tmp = _temp_beside(path, "building")
+    tmp, path = Path(tmp), Path(path)
     old = _temp_beside(path, "old")
     try:
-        tmp.mkdir(parents=True)
-        yield tmp
-        if path.exists():
+        if tmp.is_dir() and (path.exists() or path.is_symlink()):
             os.replace(path, old)
         os.replace(tmp, path)
     except OSError as e:
-        if old.exists() and not path.exists():
+        if (old.exists() or old.is_symlink()) and not path.exists():
             os.replace(old, path)
         raise _cannot_write(path, e) from None
     finally:
-        for p in (tmp, old):
-            if p.exists():
-                shutil.rmtree(p)
+        _remove(old)
+    return path
+
+
+@contextmanager
+def atomic_dir(path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; it replaces ``path`` when the block succeeds
+    (:func:`move_into_place`); on any exception the temporary folder is deleted and ``path`` is untouched.
+    """
+    path = Path(path)
+    tmp = _temp_beside(path, "building")
+    try:
+        tmp.mkdir(parents=True)
+        yield tmp
+        move_into_place(tmp, path)
+    except OSError as e:
+        raise _cannot_write(path, e) from None
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)

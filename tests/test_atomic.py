@@ -60,3 +60,35 @@ def test_folder_is_replaced_only_when_complete(tmp_path):
         (d / "index.csv").write_text("new")
     assert (root / "index.csv").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["dataset"]
+
+
+def test_a_finished_folder_or_file_made_elsewhere_moves_into_place(tmp_path, monkeypatch):
+    import os
+
+    final = tmp_path / "clip_frames"
+    final.mkdir()
+    (final / "frame_0001.png").write_text("old")
+    made = tmp_path / ".clip_frames.partial"
+    made.mkdir()
+    (made / "frame_0001.png").write_text("new")
+    assert atomic.move_into_place(made, final) == final
+    assert (final / "frame_0001.png").read_text() == "new"
+    (tmp_path / ".clip.partial.mp4").write_text("video")
+    atomic.move_into_place(tmp_path / ".clip.partial.mp4", tmp_path / "clip.mp4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "clip_frames"]
+
+    # the rename of the new folder fails: the old one is put back and nothing is left beside it
+    again = tmp_path / ".clip_frames.partial"
+    again.mkdir()
+    real = os.replace
+
+    def failing(src, dst):
+        if os.fspath(src) == os.fspath(again):
+            raise PermissionError(13, "Permission denied")
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing)
+    with pytest.raises(SignAvatarError, match="cannot write .*clip_frames: Permission denied"):
+        atomic.move_into_place(again, final)
+    assert (final / "frame_0001.png").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".clip_frames.partial", "clip.mp4", "clip_frames"]

@@ -101,3 +101,19 @@ def test_avatar_mesh_cache_round_trip(body_mesh, tmp_path):
     save(m, folder / f"avatar-female-{cache_key(plan, 'female')}.npz")
     assert np.array_equal(cached_avatar_mesh(plan, "female", folder).quads, m.quads)
     assert cache_key(plan, "female") != cache_key(plan, "male")
+
+
+def test_a_cache_that_cannot_be_written_is_no_cache(body_mesh, tmp_path, monkeypatch):
+    """A read-only or full profile: the cache write fails inside the atomic helper, the mesh is still made."""
+    from model_runtime import atomic
+    from signavatar_blender.avatar import mesh as mesh_mod
+
+    plan, m = body_mesh
+    monkeypatch.setattr(mesh_mod, "build_avatar_mesh", lambda p, g: m)
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.os, "replace", full_disk)
+    assert cached_avatar_mesh(plan, "female", tmp_path / "cache") is m
+    assert list((tmp_path / "cache").iterdir()) == []  # no temporary left behind

@@ -47,6 +47,20 @@ def test_importing_everything_does_not_load_bpy():
     assert r.returncode == 0, r.stderr
 
 
+def test_modules_and_functions_stay_small():
+    """No module of ``model_runtime`` over 400 lines, no function over 80 (the add-on's rooms: test_layers.py)."""
+    bad = []
+    for p in sorted(RUNTIME.rglob("*.py")):
+        lines = p.read_text().splitlines()
+        if len(lines) > 400:
+            bad.append(f"{p.relative_to(REPO)}: {len(lines)} lines")
+        for node in ast.walk(ast.parse("\n".join(lines), filename=str(p))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 80:
+                bad.append(f"{p.relative_to(REPO)}:{node.lineno} {node.name}() is "
+                           f"{node.end_lineno - node.lineno + 1} lines")
+    assert not bad, "\n".join(bad)
+
+
 def test_cli_help_works_and_is_light():
     r = subprocess.run([sys.executable, "-m", "model_runtime", "--help"], cwd=REPO, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +17,8 @@ from signavatar_blender.render import framing, records, sheet
 from signavatar_blender.render.cli import build_parser, settings_from_args
 from signavatar_blender.render.worklist import MOTION, SENTENCE, make_jobs, parse_shard, safe_name, shard
 from signavatar_blender.render.settings import RenderSettings, parse_colour
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_jobs_from_command_line_text_and_csv_files(tmp_path):
@@ -176,3 +181,13 @@ def test_sheet_layout():
     assert out.shape == (2 * 2 + 3, 3 * 3 + 4, 4)
     assert out[1, 1, 0] == 0.0 and out[1, 5, 0] == pytest.approx(0.1) and out[4, 5, 0] == pytest.approx(0.4)
     assert out[4, 9, 0] == 1.0  # the empty sixth cell is background
+
+
+def test_python_m_signavatar_blender_render_help_is_light():
+    r = subprocess.run([sys.executable, "-m", "signavatar_blender", "render", "--help"], cwd=REPO,
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "--contact-sheet" in r.stdout and "--shard K/N" in r.stdout
+    code = ("import sys; from signavatar_blender.render import cli; cli.build_parser(); "
+            "print(sorted(m for m in ('bpy', 'torch', 'numpy') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.strip() == "[]", r.stderr

@@ -112,6 +112,103 @@ def _summary(values: list[float]) -> dict:
     return {"mean": mean, "ci95": half, "values": [float(v) for v in values]}
 
 
+@dataclass
+class _Split:
+    """One split's Raw clips, prepared once for every group and seed."""
+
+    name: str
+    index: int  # position in SPLITS (part of every seed)
+    clips: list[np.ndarray]
+    glosses: list[str]
+    labels: np.ndarray
+    clip_fps: list[float]
+    lengths: list[int]  # each clip's length in the model's frames
+    raw_feat: np.ndarray
+    raw_pred: np.ndarray
+    raw_accuracy: float
+    left_out: int  # clips of glosses the recognizer never saw in train
+
+
+def _load_split(dataset, recognizer: Recognizer, config: ProtocolConfig, s_i: int, eligible, model_fps,
+                log) -> _Split:
+    split = SPLITS[s_i]
+    idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i, glosses=eligible)
+    known = set(recognizer.glosses)
+    unknown = [int(i) for i in idx if dataset.records[int(i)]["gloss"] not in known]
+    if unknown:  # glosses absent from the train split (possible with the signer-disjoint split)
+        idx = np.array([i for i in idx if dataset.records[int(i)]["gloss"] in known], dtype=np.int64)
+        log(f"{split}: {len(unknown)} clip(s) of glosses without train clips left out")
+    if len(idx) < 4:
+        raise SignAvatarError(f"the {split} split ({config.split_kind}) of {dataset.root} has {len(idx)} clip(s); "
+                              "the protocol needs at least 4 (FID's noise floor compares two halves); "
+                              "use a larger dataset")
+    records = [dataset.records[i] for i in idx]
+    glosses = [r["gloss"] for r in records]
+    labels = recognizer.labels(glosses)
+    clips = [np.asarray(dataset.clip_poses(int(i))) for i in idx]
+    raw_feat, raw_pred = recognizer.run(clips)
+    accuracy = metrics.accuracy(raw_pred, labels)
+    log(f"{split}: {len(idx)} clips, {len(set(glosses))} glosses; Raw accuracy {accuracy:.3f}")
+    clip_fps = [r["fps"] for r in records]
+    return _Split(name=split, index=s_i, clips=clips, glosses=glosses, labels=labels, clip_fps=clip_fps,
+                  lengths=model_lengths([r["frames"] for r in records], clip_fps, model_fps), raw_feat=raw_feat,
+                  raw_pred=raw_pred, raw_accuracy=accuracy, left_out=len(unknown))
+
+
+def _group_features(model: MotionModel, recognizer: Recognizer, config: ProtocolConfig, sp: _Split, group: str,
+                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Recognizer features and predictions of the model's Rec or Gen clips for one split, in batches."""
+    feats, preds = [], []
+    for s in range(0, len(sp.clips), config.batch_size):
+        sl = slice(s, s + config.batch_size)
+        if group == "rec":
+            batch = [np.array(c) for c in sp.clips[sl]]  # writable copies of the memory-mapped clips
+            out = model.reconstruct_batch(batch, glosses=sp.glosses[sl], sample=config.rec_sample,
+                                          seed=seed + s, fps=sp.clip_fps[sl])
+        else:
+            # temperature only when asked for: models without that option still evaluate
+            extra = {} if config.temperature == 1.0 else {"temperature": config.temperature}
+            if config.prior:
+                extra["prior"] = config.prior
+            out = model.generate_batch(sp.glosses[sl], sp.lengths[sl], seed=seed + s, **extra)
+        f, p = recognizer.run(out)
+        feats.append(f)
+        preds.append(p)
+    return np.concatenate(feats), np.concatenate(preds)
+
+
+def _score_group(model, recognizer: Recognizer, config: ProtocolConfig, sp: _Split, group: str, seeds: list[int],
+                 rec_once: list) -> dict:
+    """Mean and interval of every metric of one group over the seeds (``rec_once`` caches the split's
+    posterior-mean reconstructions)."""
+    per = {m: [] for m in METRICS}
+    mm_glosses = 0
+    t0 = time.time()
+    for seed in seeds:
+        rng = np.random.default_rng([seed, sp.index, GROUPS.index(group)])
+        if group == "raw":
+            feat, pred = sp.raw_feat, sp.raw_pred
+            half = rng.permutation(len(feat))
+            per["fid"].append(metrics.fid(feat[half[: len(half) // 2]], feat[half[len(half) // 2:]]))
+        else:
+            if group == "rec" and not config.rec_sample:
+                if not rec_once:
+                    rec_once.append(_group_features(model, recognizer, config, sp, "rec", seeds[0]))
+                feat, pred = rec_once[0]
+            else:
+                feat, pred = _group_features(model, recognizer, config, sp, group, seed * 100_003 + sp.index * 7919)
+            per["fid"].append(metrics.fid(feat, sp.raw_feat))
+        per["accuracy"].append(metrics.accuracy(pred, sp.labels))
+        per["diversity"].append(metrics.diversity(feat, rng, config.diversity_pairs))
+        mm = metrics.multimodality(feat, sp.labels, rng, config.multimodality_pairs, config.multimodality_min_samples)
+        per["multimodality"].append(mm.value)
+        mm_glosses = mm.glosses
+    entry = {m: _summary(v) for m, v in per.items()}
+    entry.update(clips=len(sp.clips), glosses=len(set(sp.glosses)), multimodality_glosses=mm_glosses,
+                 seconds=round(time.time() - t0, 1))
+    return entry
+
+
 def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config: ProtocolConfig,
              log: Callable[[str], None] = print) -> dict:
     """Run the protocol; returns a JSON-ready dict (see :mod:`.report` for its layout)."""
@@ -124,90 +221,28 @@ def evaluate(dataset, recognizer: Recognizer, model: MotionModel | None, config:
     t_start = time.time()
     seeds = list(range(config.first_seed, config.first_seed + config.seeds))
     model_fps = getattr(model, "fps", None) if model is not None else None
-    out_groups: dict[str, dict] = {}
-    clip_counts, raw_accuracy, skipped = {}, {}, {}
     eligible = eligible_glosses(dataset, config.min_samples, config.min_signers)
-    for s_i, split in enumerate(SPLITS):
-        idx = select_clips(dataset, split, config.split_kind, config.max_clips, seed=1000 + s_i, glosses=eligible)
-        known = set(recognizer.glosses)
-        unknown = [int(i) for i in idx if dataset.records[int(i)]["gloss"] not in known]
-        if unknown:  # glosses absent from the train split (possible with the signer-disjoint split)
-            idx = np.array([i for i in idx if dataset.records[int(i)]["gloss"] in known], dtype=np.int64)
-            log(f"{split}: {len(unknown)} clip(s) of glosses without train clips left out")
-        skipped[split] = len(unknown)
-        if len(idx) < 4:
-            raise SignAvatarError(f"the {split} split ({config.split_kind}) of {dataset.root} has {len(idx)} clip(s); "
-                                  "the protocol needs at least 4 (FID's noise floor compares two halves); "
-                                  "use a larger dataset")
-        records = [dataset.records[i] for i in idx]
-        glosses = [r["gloss"] for r in records]
-        labels = recognizer.labels(glosses)
-        clip_counts[split] = len(idx)
-        clips = [np.asarray(dataset.clip_poses(int(i))) for i in idx]
-        raw_feat, raw_pred = recognizer.run(clips)
-        raw_accuracy[split] = metrics.accuracy(raw_pred, labels)
-        log(f"{split}: {len(idx)} clips, {len(set(glosses))} glosses; Raw accuracy {raw_accuracy[split]:.3f}")
-        clip_fps = [r["fps"] for r in records]
-        lengths = model_lengths([r["frames"] for r in records], clip_fps, model_fps)
-
-        def group_features(group: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-            feats, preds = [], []
-            for s in range(0, len(clips), config.batch_size):
-                sl = slice(s, s + config.batch_size)
-                if group == "rec":
-                    batch = [np.array(c) for c in clips[sl]]  # writable copies of the memory-mapped clips
-                    out = model.reconstruct_batch(batch, glosses=glosses[sl], sample=config.rec_sample,
-                                                  seed=seed + s, fps=clip_fps[sl])
-                else:
-                    # temperature only when asked for: models without that option still evaluate
-                    extra = {} if config.temperature == 1.0 else {"temperature": config.temperature}
-                    if config.prior:
-                        extra["prior"] = config.prior
-                    out = model.generate_batch(glosses[sl], lengths[sl], seed=seed + s, **extra)
-                f, p = recognizer.run(out)
-                feats.append(f)
-                preds.append(p)
-            return np.concatenate(feats), np.concatenate(preds)
-
-        rec_once = None
+    out_groups: dict[str, dict] = {}
+    splits = []
+    for s_i in range(len(SPLITS)):
+        sp = _load_split(dataset, recognizer, config, s_i, eligible, model_fps, log)
+        splits.append(sp)
+        rec_once: list = []
         for group in config.groups:
-            per = {m: [] for m in METRICS}
-            mm_glosses = 0
-            t0 = time.time()
-            for seed in seeds:
-                rng = np.random.default_rng([seed, s_i, GROUPS.index(group)])
-                if group == "raw":
-                    feat, pred = raw_feat, raw_pred
-                    half = rng.permutation(len(feat))
-                    per["fid"].append(metrics.fid(feat[half[: len(half) // 2]], feat[half[len(half) // 2:]]))
-                else:
-                    if group == "rec" and not config.rec_sample:
-                        rec_once = rec_once or group_features("rec", seeds[0])
-                        feat, pred = rec_once
-                    else:
-                        feat, pred = group_features(group, seed * 100_003 + s_i * 7919)
-                    per["fid"].append(metrics.fid(feat, raw_feat))
-                per["accuracy"].append(metrics.accuracy(pred, labels))
-                per["diversity"].append(metrics.diversity(feat, rng, config.diversity_pairs))
-                mm = metrics.multimodality(feat, labels, rng, config.multimodality_pairs,
-                                           config.multimodality_min_samples)
-                per["multimodality"].append(mm.value)
-                mm_glosses = mm.glosses
-            entry = {m: _summary(v) for m, v in per.items()}
-            entry.update(clips=len(idx), glosses=len(set(glosses)), multimodality_glosses=mm_glosses,
-                         seconds=round(time.time() - t0, 1))
-            out_groups[f"{group}_{split}"] = entry
-            log(f"  {group}_{split}: acc {entry['accuracy']['mean']:.3f}, FID {entry['fid']['mean']:.3f}, "
+            entry = out_groups[f"{group}_{sp.name}"] = _score_group(model, recognizer, config, sp, group, seeds,
+                                                                    rec_once)
+            log(f"  {group}_{sp.name}: acc {entry['accuracy']['mean']:.3f}, FID {entry['fid']['mean']:.3f}, "
                 f"div {entry['diversity']['mean']:.3f}, MM {entry['multimodality']['mean']:.3f} "
                 f"({entry['seconds']:.0f} s)")
+    accuracy = {sp.name: sp.raw_accuracy for sp in splits}
     return {
         "protocol": asdict(config),
         "seeds": seeds,
-        "clips": clip_counts,
+        "clips": {sp.name: len(sp.clips) for sp in splits},
         "glosses": len(eligible) if eligible is not None else len(dataset.glosses()),
-        "clips_left_out_unknown_gloss": skipped,
-        "recognizer": {**recognizer.record, "raw_train_accuracy": raw_accuracy["train"],
-                       "raw_test_accuracy": raw_accuracy["test"], "glosses": len(recognizer.glosses),
+        "clips_left_out_unknown_gloss": {sp.name: sp.left_out for sp in splits},
+        "recognizer": {**recognizer.record, "raw_train_accuracy": accuracy["train"],
+                       "raw_test_accuracy": accuracy["test"], "glosses": len(recognizer.glosses),
                        "config": recognizer.config.to_dict()},
         "groups": out_groups,
         "seconds": round(time.time() - t_start, 1),

@@ -98,7 +98,7 @@ def training_overlap(model, dataset, test_idx) -> dict:
            "test_clips": int(len(test_idx))}
     if not info.get("path"):
         return out
-    from ..training.loop import resolve_dataset_path
+    from ..training.setup import resolve_dataset_path
 
     path = resolve_dataset_path(info["path"])
     try:

@@ -15,26 +15,28 @@ Latents: ``prior="gloss"`` (the default for a model folder with ``latent_prior.s
 samples z near the posteriors of that sign's training clips (:mod:`..model.latent_prior`);
 ``prior="normal"`` samples z ~ N(0, I), the paper's generation (the only option for older
 model folders). ``temperature`` scales the noise of either.
+
+:class:`Generator` is the one public face; its jobs beyond text live beside it: ``images.py``
+(signs for an image), ``reconstruction.py`` (encode a clip and decode it again) and
+``decoding.py`` (the network calls all of them share).
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import SignAvatarError, UnknownSignError
 from ..model.checkpoint import LoadedModel, load_model
-from ..model.features import features_to_poses, poses_to_features, prepare_clip
-from ..model.inference import decode_latents, encode_clips
 from ..model.gloss_table import gloss_words
 from ..motion import SignMotion
+from .decoding import decode
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
 MAX_SAMPLES = 256
-BATCH = 256
 PRIORS = ("gloss", "normal")
 
 
@@ -148,6 +150,14 @@ class Generator:
                                f"{threshold:.2f}); did you mean: {', '.join(suggestions)}? "
                                f"The model knows {len(t)} signs (see its vocabulary)", suggestions)
 
+    def _rows(self, glosses: list[str]) -> list[int]:
+        """The gloss-table rows of ``glosses``; one error naming the unknown ones."""
+        t = self._m.table
+        unknown = sorted({g for g in glosses if t.lookup(g) is None})
+        if unknown:
+            raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
+        return [t.index(t.lookup(g)) for g in glosses]
+
     def _known(self, gloss: str) -> str:
         g = self._m.table.lookup(gloss) if isinstance(gloss, str) else None
         if g is None:
@@ -156,18 +166,7 @@ class Generator:
 
     # ---- core ------------------------------------------------------------------------------------
     def _decode(self, z, emb, lengths: list[int]) -> list[np.ndarray]:
-        """Decode latents (N, D) with embeddings (N, E) to (T_i, 55, 3) poses, in chunks."""
-        import torch
-
-        spec = self._m.config.motion
-        out = []
-        with torch.no_grad():
-            for s in range(0, len(lengths), BATCH):
-                ls = [int(x) for x in lengths[s:s + BATCH]]
-                feats = decode_latents(self._m.net, self._m.normalizer, z[s:s + BATCH], emb[s:s + BATCH], ls,
-                                       spec.phase_frames)
-                out.extend(features_to_poses(f, spec) for f in feats)
-        return out
+        return decode(self._m, z, emb, lengths)
 
     def _frames(self, frames, default: int) -> int:
         frames = default if frames is None else frames
@@ -246,164 +245,41 @@ class Generator:
 
         if len(glosses) != len(lengths):
             raise SignAvatarError(f"{len(glosses)} glosses but {len(lengths)} lengths")
-        unknown = sorted({g for g in glosses if self._m.table.lookup(g) is None})
-        if unknown:
-            raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
+        idx = self._rows(glosses)
         if not glosses:
             return []
         ls = [min(max(int(x), 2), self.max_frames) for x in lengths]
-        t = self._m.table
-        idx = [t.index(t.lookup(g)) for g in glosses]
-        emb = torch.as_tensor(t.embeddings[idx], device=self.device)
+        emb = torch.as_tensor(self._m.table.embeddings[idx], device=self.device)
         z, _ = self._latents(len(glosses), seed, temperature, rows=idx, prior=prior)
         return self._decode(z, emb, ls)
 
+    # ---- images (images.py) ----------------------------------------------------------------------
     def match_image(self, path) -> GlossMatch:
-        """The known gloss whose text embedding is closest to the image's CLIP embedding (zero-shot).
+        """The known gloss closest to an image (:func:`.images.match_image`)."""
+        from . import images
 
-        Text-conditioned models (the shipped MiniLM model): read text / recognise the object offline
-        (:func:`model_runtime.vision.understand_image`, an ``ImageMatch`` with evidence)."""
-        if self._m.config.encoder.kind != "clip":
-            from ..vision.understand import understand_image
-            return understand_image(path, self)
-        emb = self._image_embedding(path)
-        ranked = self._m.table.rank(emb, k=6)
-        return GlossMatch(gloss=ranked[0][0], score=ranked[0][1], exact=False,
-                          suggestions=tuple(g for g, _ in ranked[1:]))
-
-    def _image_embedding(self, path) -> np.ndarray:
-        if self._m.config.encoder.kind != "clip":
-            raise SignAvatarError(f"this model is conditioned on the text-only {self.encoder_id} encoder, so it cannot "
-                                  "sign an image's own embedding (use the nearest-gloss mode); use a model trained "
-                                  "with a CLIP encoder "
-                                  "('python -m model_runtime train --encoder clip:ViT-B-32 --clip-weights FILE')")
-        if not Path(path).is_file():
-            raise SignAvatarError(f"image not found: {path}")
-        return self.encoder().encode_image([path])[0]
+        return images.match_image(self, path)
 
     def generate_from_image(self, path, seed: int = 0, n: int = 1, frames: int | None = None,
                             mode: str = "nearest_gloss", temperature: float = 1.0,
                             prior: str | None = None) -> list[SignMotion]:
-        """Signs for an image (CLIP models only).
+        """Signs for an image, ``mode`` "nearest_gloss" or "embedding" (:func:`.images.generate_from_image`)."""
+        from . import images
 
-        ``mode="nearest_gloss"``: the known gloss closest to the image (see :meth:`match_image`);
-        ``mode="embedding"``: condition directly on the image's CLIP embedding (the paper's zero-shot
-        use; length defaults to the median over all glosses).
-        """
-        import torch
+        return images.generate_from_image(self, path, seed=seed, n=n, frames=frames, mode=mode,
+                                          temperature=temperature, prior=prior)
 
-        if mode not in ("nearest_gloss", "embedding"):
-            raise SignAvatarError(f"image mode must be 'nearest_gloss' or 'embedding', got {mode!r}")
-        if mode == "nearest_gloss":
-            m = self.match_image(path)
-            motions = self.generate(m.gloss, seed=seed, n=n, frames=frames, temperature=temperature, prior=prior)
-            return [replace(x, source=f"{x.source}:image={Path(path).name}:score={m.score:.3f}") for x in motions]
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
-            raise SignAvatarError(f"n must be a whole number from 1 to {MAX_SAMPLES}, got {n!r}")
-        emb = torch.as_tensor(self._image_embedding(path), device=self.device).expand(n, -1)
-        T = self._frames(frames, int(np.median(self._m.table.frames)))
-        z, _ = self._latents(n, seed, temperature, prior="normal")  # no gloss: the paper's N(0, I)
-        poses = self._decode(z, emb, [T] * n)
-        return self._motions(poses, f"image:{Path(path).stem}", f"signavatar:{self.folder.name}:seed={seed}")
-
-    # ---- reconstruction --------------------------------------------------------------------------
-    def _reconstruct_feats(self, feats: list, emb, sample: bool, seed: int) -> list:
-        """Encode -> (mean or sampled) z -> decode, for raw feature tensors (T_i <= max_frames, F)."""
-        import torch
-
-        m = self._m
-        phase = m.config.motion.phase_frames
-        out = []
-        g = torch.Generator().manual_seed(int(seed))
-        with torch.no_grad():
-            for s in range(0, len(feats), BATCH):
-                chunk = feats[s:s + BATCH]
-                e = emb[s:s + BATCH]
-                mu, logvar = encode_clips(m.net, m.normalizer, chunk, e, phase)
-                z = mu
-                if sample:
-                    z = mu + torch.randn(mu.shape, generator=g).to(self.device) * torch.exp(0.5 * logvar)
-                out.extend(y.cpu() for y in decode_latents(m.net, m.normalizer, z, e, [len(f) for f in chunk], phase))
-        return out
-
+    # ---- reconstruction (reconstruction.py) ------------------------------------------------------
     def reconstruct_batch(self, clips: list[np.ndarray], glosses: list[str] | None = None, sample: bool = False,
                           seed: int = 0, fps=None) -> list[np.ndarray]:
-        """Reconstruct many clips at once: each (T_i, 55, 3) axis-angle -> (T_i', 55, 3) at :attr:`fps`.
+        """Reconstruct many clips at once, as prepared in training (:func:`.reconstruction.reconstruct_batch`)."""
+        from . import reconstruction
 
-        ``glosses``: the sign of each clip (required: the encoder is conditioned on it).
-        ``fps``: the clips' frame rate (one number or one per clip; default: the model's). Clips are
-        prepared as in training (resampled to the model's fps, centre-cropped to ``max_frames``), so
-        T_i' = min(T_i * model fps / fps, max_frames). Joints the model does not drive keep their values.
-        """
-        import torch
-
-        if glosses is None:
-            raise SignAvatarError("reconstruct_batch needs the gloss of every clip (glosses=[...]): the model's "
-                                  "encoder is conditioned on the sign")
-        if len(clips) != len(glosses):
-            raise SignAvatarError(f"{len(clips)} clips but {len(glosses)} glosses")
-        rates = [self.fps if fps is None else fps] * len(clips) if fps is None or np.isscalar(fps) else list(fps)
-        if len(rates) != len(clips):
-            raise SignAvatarError(f"{len(clips)} clips but {len(rates)} frame rates")
-        unknown = sorted({g for g in glosses if self._m.table.lookup(g) is None})
-        if unknown:
-            raise SignAvatarError(f"glosses not in this model's vocabulary: {unknown[:20]}")
-        if not clips:
-            return []
-        spec = self._m.config.motion
-        prepared = [prepare_clip(p, r, spec) for p, r in zip(clips, rates)]
-        feats = [poses_to_features(c, spec) for c in prepared]
-        t = self._m.table
-        emb = torch.as_tensor(t.embeddings[[t.index(t.lookup(g)) for g in glosses]], device=self.device)
-        rec = self._reconstruct_feats(feats, emb, sample, seed)
-        out = []
-        for c, r in zip(prepared, rec):
-            p = c.copy()
-            p[:, spec.joint_indices] = features_to_poses(r, spec)[:, spec.joint_indices]
-            out.append(p)
-        return out
+        return reconstruction.reconstruct_batch(self, clips, glosses=glosses, sample=sample, seed=seed, fps=fps)
 
     def reconstruct(self, motion: SignMotion, sample: bool = False, seed: int = 0,
                     gloss: str | None = None) -> SignMotion:
-        """Encode a clip and decode it again (posterior mean, or a sample with ``sample=True``).
+        """Encode a clip of any length and decode it again (:func:`.reconstruction.reconstruct`)."""
+        from . import reconstruction
 
-        The model is conditioned on the sign, so a gloss is needed: ``gloss`` or else ``motion.gloss``
-        (free text is matched as in :meth:`match`). Any length and fps: the clip is resampled to the
-        model's fps, processed in half-overlapping windows of ``max_frames`` blended with triangular
-        weights, and resampled back, so the result has ``motion``'s fps and frame count. Joints the
-        model does not drive (legs, eyes) and ``trans`` are kept from ``motion``.
-        """
-        import torch
-
-        name = gloss if gloss else motion.gloss
-        if not name:
-            raise SignAvatarError("reconstruction is conditioned on the sign: pass gloss=... (the clip has none)")
-        m = self.match(name)
-        spec = self._m.config.motion
-        poses = prepare_clip(motion.poses, motion.fps, spec, crop=False)
-        feats = poses_to_features(poses, spec)
-        T, W = len(feats), self.max_frames
-        starts = [0] if T <= W else sorted(set(list(range(0, T - W + 1, W // 2)) + [T - W]))
-        windows = [feats[s:s + W] for s in starts]
-        t = self._m.table
-        emb = torch.as_tensor(t.embeddings[t.index(m.gloss)], device=self.device).expand(len(windows), -1)
-        rec = self._reconstruct_feats(windows, emb, sample, seed)
-        acc = torch.zeros_like(feats)
-        wsum = torch.zeros(T, 1)
-        for s, r in zip(starts, rec):
-            n = len(r)
-            w = torch.minimum(torch.arange(1, n + 1), torch.arange(n, 0, -1)).float()[:, None]
-            acc[s:s + n] += w * r
-            wsum[s:s + n] += w
-        out = poses.copy()
-        out[:, spec.joint_indices] = features_to_poses(acc / wsum, spec)[:, spec.joint_indices]
-        rec_m = SignMotion(poses=out, trans=np.zeros((T, 3), np.float32), fps=self.fps)
-        if abs(motion.fps - self.fps) > 1e-6:
-            rec_m = rec_m.resample(motion.fps)
-        n_out = min(rec_m.num_frames, motion.num_frames)
-        final = motion.poses.copy()
-        final[:n_out, spec.joint_indices] = rec_m.poses[:n_out, spec.joint_indices]
-        if n_out < motion.num_frames:  # resampling rounded one frame short: hold the last pose
-            final[n_out:, spec.joint_indices] = rec_m.poses[n_out - 1, spec.joint_indices]
-        return replace(motion, poses=final, trans=motion.trans.copy(), gloss=m.gloss,
-                       source=f"{motion.source}:reconstructed:{self.folder.name}")
+        return reconstruction.reconstruct(self, motion, sample=sample, seed=seed, gloss=gloss)

@@ -107,54 +107,29 @@ def _visibility(seq, T: int) -> np.ndarray:
     return vis
 
 
-def observe(seq, markers: MarkerSet) -> Observations:
-    """Gather the targets of ``seq`` (a :class:`LandmarkSequence`); raises :class:`SignAvatarError`
-    when no frame shows the signer's shoulders."""
-    T = seq.num_frames
-    name = seq.source or "landmarks"
-    pose_n = np.asarray(seq.pose, dtype=np.float64)
-    shoulders_ok = np.isfinite(pose_n[:, [L_SHOULDER, R_SHOULDER], :2]).all(axis=(1, 2))
-    if not shoulders_ok.any():
-        raise SignAvatarError(f"{name}: no frame of {T} shows the signer's shoulders (all body landmarks are "
-                              "missing or NaN); inverse kinematics needs the upper body in view — check that the "
-                              "clip shows a person, facing the camera, waist or chest up")
+def _aspect(seq, pose_n: np.ndarray, name: str) -> tuple[float, bool]:
+    """Width over height of the image and whether it was estimated from the landmarks."""
     if seq.image_size is not None:
         w, h = seq.image_size
         if not (w > 0 and h > 0):
             raise SignAvatarError(f"{name}: image_size must be two positive numbers, got {seq.image_size!r}")
-        aspect, estimated = float(w) / float(h), False
-    else:
-        est = estimate_aspect(pose_n)
-        aspect, estimated = (est if est is not None else 1.0), True
+        return float(w) / float(h), False
+    est = estimate_aspect(pose_n)
+    return (est if est is not None else 1.0), True
 
-    def scale(a):
-        a = np.array(a, dtype=np.float64)
-        a[..., 0] *= aspect
-        a[..., 2] *= aspect
-        return a
 
-    pose = scale(pose_n)
-    pose_filled = _fill_time(pose, shoulders_ok)
-    hands = np.stack([scale(seq.left_hand), scale(seq.right_hand)], axis=1)
-    face = scale(seq.face)
-    vis = _visibility(seq, T)
-
-    sw_t = np.linalg.norm(pose[:, L_SHOULDER, :2] - pose[:, R_SHOULDER, :2], axis=-1)
-    sw = float(np.nanmedian(sw_t[shoulders_ok]))
-    if not sw > 1e-4:
-        raise SignAvatarError(f"{name}: the shoulders coincide in the image (width {sw:.2g}); the landmarks are "
-                              "degenerate")
-    valid = shoulders_ok.copy()
+def _hands_valid(hands, pose, sw: float, valid) -> np.ndarray:
+    """(T, 2): a hand counts where all its points are seen, near its wrist, in a frame with shoulders."""
     hand_valid = np.isfinite(hands).all(axis=(2, 3))
     for s, wrist in ((0, L_WRIST), (1, R_WRIST)):
         d = np.linalg.norm(hands[:, s, 0, :2] - pose[:, wrist, :2], axis=-1)
         far = np.isfinite(d) & (d > HAND_WRIST_MAX_DIST * sw)
         hand_valid[:, s] &= ~far
-    hand_valid &= valid[:, None]
+    return hand_valid & valid[:, None]
 
-    M = len(markers)
-    uv = np.zeros((T, M, 2))
-    weight = np.zeros((T, M))
+
+def _body_targets(markers: MarkerSet, pose, pose_n, vis, valid, uv, weight) -> None:
+    """Fill the body markers' targets and weights (in place)."""
     body = markers.pose_index >= 0
     pidx = markers.pose_index[body]
     pts = pose[:, pidx, :2]
@@ -167,10 +142,13 @@ def observe(seq, markers: MarkerSet) -> Observations:
     # ... and so do points outside the image: MediaPipe guesses them from the body's shape
     xy = pose_n[:, pidx, :2]
     inside = ((xy >= -0.02) & (xy <= 1.02)).all(-1)
-    w = w * np.where(inside, 1.0, OFF_IMAGE_WEIGHT)
-    weight[:, body] = w
+    weight[:, body] = w * np.where(inside, 1.0, OFF_IMAGE_WEIGHT)
+
+
+def _hand_targets(markers: MarkerSet, hands, hand_valid, uv, weight) -> None:
+    """Fill the hand markers' targets (in place); the pose's coarse hand points only stand in for a lost
+    hand, and the pose wrist defers to the hand's."""
     grp = markers.group
-    # the pose's coarse hand points only stand in for a lost hand; the pose wrist defers to the hand's
     for s, wrist in ((0, L_WRIST), (1, R_WRIST)):
         side_name = "left" if s == 0 else "right"
         ph = np.array([i for i, n in enumerate(markers.names) if grp[i] == "posehand" and f"_{side_name}_" in n])
@@ -183,13 +161,50 @@ def observe(seq, markers: MarkerSet) -> Observations:
     uv[:, hm] = np.where(hok[..., None], hpts, 0.0)
     weight[:, hm] = np.where(hok, markers.weight[hm][None, :], 0.0)
 
+
+def _pose_world(seq, valid) -> np.ndarray | None:
+    """MediaPipe's metric world landmarks in the IK's world axes (y and z negated), or None when none is seen."""
+    if seq.pose_world is None:
+        return None
+    pw = np.asarray(seq.pose_world, dtype=np.float64) * np.array([1.0, -1.0, -1.0])
+    return pw if np.isfinite(pw[valid]).any() else None
+
+
+def observe(seq, markers: MarkerSet) -> Observations:
+    """Gather the targets of ``seq`` (a :class:`LandmarkSequence`); raises :class:`SignAvatarError`
+    when no frame shows the signer's shoulders."""
+    T = seq.num_frames
+    name = seq.source or "landmarks"
+    pose_n = np.asarray(seq.pose, dtype=np.float64)
+    shoulders_ok = np.isfinite(pose_n[:, [L_SHOULDER, R_SHOULDER], :2]).all(axis=(1, 2))
+    if not shoulders_ok.any():
+        raise SignAvatarError(f"{name}: no frame of {T} shows the signer's shoulders (all body landmarks are "
+                              "missing or NaN); inverse kinematics needs the upper body in view — check that the "
+                              "clip shows a person, facing the camera, waist or chest up")
+    aspect, estimated = _aspect(seq, pose_n, name)
+
+    def scale(a):
+        a = np.array(a, dtype=np.float64)
+        a[..., 0] *= aspect
+        a[..., 2] *= aspect
+        return a
+
+    pose = scale(pose_n)
+    hands = np.stack([scale(seq.left_hand), scale(seq.right_hand)], axis=1)
+    vis = _visibility(seq, T)
+    sw_t = np.linalg.norm(pose[:, L_SHOULDER, :2] - pose[:, R_SHOULDER, :2], axis=-1)
+    sw = float(np.nanmedian(sw_t[shoulders_ok]))
+    if not sw > 1e-4:
+        raise SignAvatarError(f"{name}: the shoulders coincide in the image (width {sw:.2g}); the landmarks are "
+                              "degenerate")
+    valid = shoulders_ok.copy()
+    hand_valid = _hands_valid(hands, pose, sw, valid)
+    uv, weight = np.zeros((T, len(markers), 2)), np.zeros((T, len(markers)))
+    _body_targets(markers, pose, pose_n, vis, valid, uv, weight)
+    _hand_targets(markers, hands, hand_valid, uv, weight)
     inside_all = ((pose_n[..., :2] >= -0.02) & (pose_n[..., :2] <= 1.02)).all(-1)
     pose_seen = np.isfinite(pose_n).all(-1) & inside_all & valid[:, None] & ~(np.isfinite(vis) & (vis < 0.5))
-    pw = None
-    if seq.pose_world is not None:
-        pw = np.asarray(seq.pose_world, dtype=np.float64) * np.array([1.0, -1.0, -1.0])
-        if not np.isfinite(pw[valid]).any():
-            pw = None
-    return Observations(uv=uv, weight=weight, pose=pose, pose_filled=pose_filled, hands=hands, face=face,
-                        pose_world=pw, visibility=vis, valid=valid, hand_valid=hand_valid, pose_seen=pose_seen, shoulder_width=sw, aspect=aspect,
+    return Observations(uv=uv, weight=weight, pose=pose, pose_filled=_fill_time(pose, shoulders_ok), hands=hands,
+                        face=scale(seq.face), pose_world=_pose_world(seq, valid), visibility=vis, valid=valid,
+                        hand_valid=hand_valid, pose_seen=pose_seen, shoulder_width=sw, aspect=aspect,
                         aspect_estimated=estimated)

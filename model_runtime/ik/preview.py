@@ -135,96 +135,132 @@ def _video_frames(seq, wanted: list[int]) -> dict:
     return out
 
 
-def render_frames(seq, result, frames: list[int], panel: int = 260) -> list:
-    """One PIL image per frame index: the four panels side by side (module docstring)."""
+class _View:
+    """What every frame's panels share: landmarks in image units, FK bones, the fitted camera and the crop."""
+
+    UPPER = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16]  # pose landmarks the crop must hold
+
+    def __init__(self, seq, result, panel: int):
+        from ..skeleton import rest_skeleton
+
+        a = self.aspect = result.aspect
+        self.pose = seq.pose.astype(np.float64) * np.array([a, 1.0, a])
+        self.hands = np.stack([seq.left_hand, seq.right_hand], axis=1).astype(np.float64) * np.array([a, 1.0, a])
+        self.pos, tips = fk_points(result.motion)
+        self.result = result
+        self.scale, self.centre = result.scale, result.centre
+        self.origin = look_point(rest_skeleton(result.motion.gender))
+        self.bones = _bones(self.pos, tips)
+        self.names = _bone_names(tips)
+        self.lo, self.hi = self._crop()
+        self.canvas = _Canvas(self.lo, self.hi, panel)
+
+    def proj(self, X, t):
+        return project(X, self.scale, self.result.focal, self.centre[t], self.origin)
+
+    def _crop(self):
+        """All upper-body landmarks and projected joints over the clip, with a margin."""
+        pts = [self.pose[:, self.UPPER, :2].reshape(-1, 2), self.hands[..., :2].reshape(-1, 2)]
+        for b0, b1, _ in self.bones:
+            pts.append(self.proj(b1, np.arange(len(self.centre))))
+        allp = np.concatenate(pts)
+        allp = allp[np.isfinite(allp).all(-1)]
+        lo, hi = np.quantile(allp, 0.01, axis=0), np.quantile(allp, 0.99, axis=0)
+        pad = 0.12 * (hi - lo).max()
+        return lo - pad, hi + pad
+
+    def finger_bones(self, side: str):
+        return [(b0, b1, col) for (b0, b1, col), name in zip(self.bones, self.names)
+                if name.startswith(side) and any(f in name for f in FINGER_WORDS)]
+
+
+def _landmark_panel(v: _View, t: int, frame):
+    """1. the landmarks, over the video frame when there is one."""
     from PIL import Image, ImageDraw
 
-    a = result.aspect
-    pose = seq.pose.astype(np.float64) * np.array([a, 1.0, a])
-    hands = np.stack([seq.left_hand, seq.right_hand], axis=1).astype(np.float64) * np.array([a, 1.0, a])
-    pos, tips = fk_points(result.motion)
-    s, c = result.scale, result.centre
-    from ..skeleton import rest_skeleton
-    origin = look_point(rest_skeleton(result.motion.gender))
+    w, h, a, lo, hi = v.canvas.w, v.canvas.h, v.aspect, v.lo, v.hi
+    if frame is not None:
+        H, W = frame.shape[:2]
+        # crop (height units) -> pixels of the frame
+        x0, y0, x1, y1 = (int(round(x)) for x in (lo[0] / a * W, lo[1] * H, hi[0] / a * W, hi[1] * H))
+        # the crop may reach past the frame (landmarks MediaPipe guessed off-screen): grey there
+        im = Image.new("RGB", (x1 - x0, y1 - y0), (96, 96, 96))
+        im.paste(Image.fromarray(frame), (-x0, -y0))
+        im = im.resize((w, h))
+    else:
+        im = Image.new("RGB", (w, h), (255, 255, 255))
+    _draw_landmarks(ImageDraw.Draw(im), v.canvas, v.pose[t], v.hands[t], colour=None)
+    return im
 
-    def proj(X, t):
-        return project(X, s, result.focal, c[t], origin)
 
-    bones = _bones(pos, tips)
-    names = _bone_names(tips)
-    # crop: all upper-body landmarks and projected joints over the clip, with a margin
-    upper = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16]
-    pts = [pose[:, upper, :2].reshape(-1, 2), hands[..., :2].reshape(-1, 2)]
-    for b0, b1, _ in bones:
-        pts.append(proj(b1, np.arange(len(c))))
-    allp = np.concatenate(pts)
-    allp = allp[np.isfinite(allp).all(-1)]
-    lo, hi = np.quantile(allp, 0.01, axis=0), np.quantile(allp, 0.99, axis=0)
-    pad = 0.12 * (hi - lo).max()
-    lo, hi = lo - pad, hi + pad
-    cv_front = _Canvas(lo, hi, panel)
+def _front_panel(v: _View, t: int):
+    """2. the FK skeleton through the fitted camera over the landmarks in grey."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (v.canvas.w, v.canvas.h), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    _draw_landmarks(d, v.canvas, v.pose[t], v.hands[t], colour=GREY)
+    for b0, b1, col in v.bones:
+        _line(d, v.canvas.px(v.proj(b0[t], t)), v.canvas.px(v.proj(b1[t], t)), col, 3)
+    return im
+
+
+def _side_panel(v: _View, t: int):
+    """3. the skeleton from the signer's left: image x = -Z (front to the left), y = -Y."""
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (v.canvas.w, v.canvas.h), (250, 250, 245))
+    d = ImageDraw.Draw(im)
+    at = np.array([(v.lo[0] + v.hi[0]) / 2, v.centre[t, 1]])
+    for b0, b1, col in v.bones:
+        p0 = np.array([-b0[t, 2], -b0[t, 1]]) * v.scale + at
+        p1 = np.array([-b1[t, 2], -b1[t, 1]]) * v.scale + at
+        _line(d, v.canvas.px(p0), v.canvas.px(p1), col, 3)
+    return im
+
+
+def _hands_panel(v: _View, t: int):
+    """4. both hands enlarged: landmarks thin grey, FK fingers thick; signer's right on the image's left."""
+    from PIL import Image, ImageDraw
+
+    w, h = v.canvas.w, v.canvas.h
+    im = Image.new("RGB", (w, h), (255, 255, 255))
+    d = ImageDraw.Draw(im)
+    for k, side in enumerate(("left", "right")):
+        wrist = v.proj(v.pos[t, JOINT_INDEX[f"{side}_wrist"]], t)
+        hw = v.hands[t, k, 0, :2]
+        centre = hw if np.isfinite(hw).all() else wrist
+        fingers = v.finger_bones(side)
+        fk_hand = np.stack([v.proj(b1[t], t) for b0, b1, col in fingers])
+        pts = np.concatenate([v.hands[t, k, :, :2], fk_hand])
+        pts = pts[np.isfinite(pts).all(-1)]
+        reach = np.abs(pts - centre).max() if len(pts) else 0.0
+        span = max(0.13 * v.scale, 1.1 * reach)  # half the box: a hand is about 0.19 m long
+        sub = _Canvas(centre - span, centre + span, min(w, h) // 2 * 0.98)
+        off = np.array([0.0 if side == "right" else w / 2, h / 4])
+        for i0, i1 in HAND_EDGES:
+            _line(d, sub.px(v.hands[t, k, i0, :2]) + off, sub.px(v.hands[t, k, i1, :2]) + off, GREY, 1)
+        for b0, b1, col in fingers:
+            _line(d, sub.px(v.proj(b0[t], t)) + off, sub.px(v.proj(b1[t], t)) + off, col, 2)
+    return im
+
+
+def _side_by_side(imgs):
+    from PIL import Image
+
+    w, h = imgs[0].size
+    strip = Image.new("RGB", (w * len(imgs) + 4 * (len(imgs) - 1), h), (0, 0, 0))
+    for i, im in enumerate(imgs):
+        strip.paste(im, (i * (w + 4), 0))
+    return strip
+
+
+def render_frames(seq, result, frames: list[int], panel: int = 260) -> list:
+    """One PIL image per frame index: the four panels side by side (module docstring)."""
+    v = _View(seq, result, panel)
     video = _video_frames(seq, frames)
-    out = []
-    for t in frames:
-        w, h = cv_front.w, cv_front.h
-        imgs = []
-        # 1. landmarks (over the video)
-        if t in video:
-            fr = video[t]
-            H, W = fr.shape[:2]
-            # crop (height units) -> pixels of the frame
-            x0, y0, x1, y1 = (int(round(v)) for v in (lo[0] / a * W, lo[1] * H, hi[0] / a * W, hi[1] * H))
-            # the crop may reach past the frame (landmarks MediaPipe guessed off-screen): grey there
-            im = Image.new("RGB", (x1 - x0, y1 - y0), (96, 96, 96))
-            im.paste(Image.fromarray(fr), (-x0, -y0))
-            im = im.resize((w, h))
-        else:
-            im = Image.new("RGB", (w, h), (255, 255, 255))
-        d = ImageDraw.Draw(im)
-        _draw_landmarks(d, cv_front, pose[t], hands[t], colour=None)
-        imgs.append(im)
-        # 2. FK front over grey landmarks
-        im = Image.new("RGB", (w, h), (255, 255, 255))
-        d = ImageDraw.Draw(im)
-        _draw_landmarks(d, cv_front, pose[t], hands[t], colour=GREY)
-        for b0, b1, col in bones:
-            _line(d, cv_front.px(proj(b0[t], t)), cv_front.px(proj(b1[t], t)), col, 3)
-        imgs.append(im)
-        # 3. side view from the signer's left: image x = -Z (front to the left), y = -Y
-        im = Image.new("RGB", (w, h), (250, 250, 245))
-        d = ImageDraw.Draw(im)
-        centre_z = 0.0
-        for b0, b1, col in bones:
-            p0 = np.array([-(b0[t, 2] - centre_z), -b0[t, 1]]) * s + np.array([(lo[0] + hi[0]) / 2, c[t, 1]])
-            p1 = np.array([-(b1[t, 2] - centre_z), -b1[t, 1]]) * s + np.array([(lo[0] + hi[0]) / 2, c[t, 1]])
-            _line(d, cv_front.px(p0), cv_front.px(p1), col, 3)
-        imgs.append(im)
-        # 4. hands enlarged
-        im = Image.new("RGB", (w, h), (255, 255, 255))
-        d = ImageDraw.Draw(im)
-        for k, side in enumerate(("left", "right")):
-            wrist = proj(pos[t, JOINT_INDEX[f"{side}_wrist"]], t)
-            hw = hands[t, k, 0, :2]
-            centre = hw if np.isfinite(hw).all() else wrist
-            fk_hand = np.stack([proj(b1[t], t) for (b0, b1, col), name in zip(bones, names)
-                                if name.startswith(side) and any(f in name for f in FINGER_WORDS)])
-            pts = np.concatenate([hands[t, k, :, :2], fk_hand])
-            pts = pts[np.isfinite(pts).all(-1)]
-            reach = np.abs(pts - centre).max() if len(pts) else 0.0
-            span = max(0.13 * s, 1.1 * reach)  # half the box: a hand is about 0.19 m long
-            sub = _Canvas(centre - span, centre + span, min(w, h) // 2 * 0.98)
-            off = np.array([0.0 if side == "right" else w / 2, h / 4])  # signer's right on image left
-            for i0, i1 in HAND_EDGES:
-                _line(d, sub.px(hands[t, k, i0, :2]) + off, sub.px(hands[t, k, i1, :2]) + off, GREY, 1)
-            for (b0, b1, col), name in zip(bones, names):
-                if name.startswith(side) and any(f in name for f in FINGER_WORDS):
-                    _line(d, sub.px(proj(b0[t], t)) + off, sub.px(proj(b1[t], t)) + off, col, 2)
-        imgs.append(im)
-        strip = Image.new("RGB", (w * len(imgs) + 4 * (len(imgs) - 1), h), (0, 0, 0))
-        for i, im in enumerate(imgs):
-            strip.paste(im, (i * (w + 4), 0))
-        out.append(strip)
-    return out
+    return [_side_by_side([_landmark_panel(v, t, video.get(t)), _front_panel(v, t), _side_panel(v, t),
+                           _hands_panel(v, t)]) for t in frames]
 
 
 def _bone_names(tips) -> list[str]:

@@ -11,9 +11,14 @@ from __future__ import annotations
 import json
 import platform
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..atomic import write_text
+
+if TYPE_CHECKING:
+    from ..model.config import ModelConfig
 
 EVAL_START = "<!-- evaluation:start -->"
 EVAL_END = "<!-- evaluation:end -->"
@@ -57,90 +62,122 @@ def _build_command(settings: dict, out: str) -> str:
     return shlex.join(cmd + ["--out", out])
 
 
-def write_model_card(run, command: list[str], seconds: float, device: str, threads: int) -> Path:
+@dataclass(frozen=True)
+class _Run:
+    """What a card is written from: the run folder's own records."""
+
+    path: Path
+    cfg: ModelConfig
+    log: list[dict]
+    glosses: list[dict]
+    dataset_card: dict
+
+
+def _read_run(run: Path) -> _Run:
     from ..model.checkpoint import CONFIG_FILE, LOG_FILE
     from ..model.config import ModelConfig
 
-    run = Path(run)
-    cfg = ModelConfig.load(run / CONFIG_FILE)
     log = [json.loads(ln) for ln in (run / LOG_FILE).read_text().splitlines() if ln.strip()]
-    glosses = json.loads((run / "glosses.json").read_text())
-    card = json.loads((run / "dataset_card.json").read_text()) if (run / "dataset_card.json").is_file() else {}
-    size = sum(p.stat().st_size for p in run.iterdir() if p.is_file() and p.suffix in (".safetensors", ".json")) / 2**20
-    n_params = None
+    card_file = run / "dataset_card.json"
+    return _Run(path=run, cfg=ModelConfig.load(run / CONFIG_FILE), log=log,
+                glosses=json.loads((run / "glosses.json").read_text()),
+                dataset_card=json.loads(card_file.read_text()) if card_file.is_file() else {})
+
+
+def _parameter_count(run: Path) -> int | None:
+    """Weights in ``model.safetensors``, or None when it cannot be read (the card is informative)."""
     try:
+        import numpy as np
         from safetensors import safe_open
 
         with safe_open(str(run / "model.safetensors"), framework="np") as f:
-            n_params = sum(int(__import__("numpy").prod(f.get_slice(k).get_shape())) for k in f.keys())
+            return sum(int(np.prod(f.get_slice(k).get_shape())) for k in f.keys())
     except Exception:  # the card is informative; a missing count is not an error
-        pass
-    t, n, m = cfg.train, cfg.net, cfg.motion
-    out = [f"# Model card: {run.name}", ""]
-    out.append(f"SignAvatar transformer CVAE (ACTOR-style, as in Dong et al.'s SignAvatar) over SMPL-X pose sequences, "
-               f"conditioned on the `{cfg.encoder.id}` text embedding of the gloss. "
-               f"{len(glosses)} glosses, {m.fps:g} fps, up to {m.max_frames} frames ({m.max_frames / m.fps:.1f} s).")
-    cpu = sum(r.get("cpu_seconds", 0.0) for r in log)
+        return None
+
+
+def _summary(r: _Run) -> list[str]:
+    m = r.cfg.motion
+    return [f"# Model card: {r.path.name}", "",
+            f"SignAvatar transformer CVAE (ACTOR-style, as in Dong et al.'s SignAvatar) over SMPL-X pose sequences, "
+            f"conditioned on the `{r.cfg.encoder.id}` text embedding of the gloss. "
+            f"{len(r.glosses)} glosses, {m.fps:g} fps, up to {m.max_frames} frames ({m.max_frames / m.fps:.1f} s)."]
+
+
+def _reproduce(r: _Run, command: list[str], seconds: float, device: str, threads: int) -> list[str]:
+    cpu = sum(rec.get("cpu_seconds", 0.0) for rec in r.log)
     cpu_note = f" ({cpu / 60:.1f} CPU-minutes in the training loop)" if cpu else ""
-    build = _build_command(card.get("settings", {}), cfg.dataset.get("path", "DATA"))
-    out += ["", "## Reproduce", "", "```bash"] + ([build] if build else []) + [shlex.join(command), "```", "",
+    build = _build_command(r.dataset_card.get("settings", {}), r.cfg.dataset.get("path", "DATA"))
+    return ["", "## Reproduce", "", "```bash"] + ([build] if build else []) + [shlex.join(command), "```", "",
             f"Trained in {seconds / 60:.1f} min wall{cpu_note} on {device} ({threads} torch threads, "
             f"{platform.processor() or 'cpu'}, "
-            f"Python {platform.python_version()}); seed {t.seed}. Same data + command + seed -> the same weights "
-            "on the same hardware and torch build."]
-    out += ["", "## Model", "",
-            _table([["signing joints", f"{len(m.joints)} (pelvis, spine, neck, head, jaw, collars, arms, 30 finger "
-                                       "joints); legs and eyes output at rest, translation zero"],
-                    ["input", f"6D rotations (first two matrix columns), {m.feat_dim} values per frame, normalised by "
-                              "the training mean/std (`normalizer.safetensors`)"],
-                    ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"
-                              + (f", then time-normalised to {m.phase_frames} frames" if m.phase_frames else "")],
-                    ["network", f"d_model {n.d_model} (= latent size), {n.enc_layers} encoder + {n.dec_layers} decoder "
-                                f"layers, {n.heads} heads, FF {n.ff_dim}, dropout {n.dropout}, semantic MLP "
-                                f"{cfg.encoder.dim}->{n.mlp_hidden}->{n.mlp_hidden}->{n.cond_dim} (encoder) / "
-                                f"->{n.d_model} (decoder bias); decoder memory "
-                                + (f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1
-                                   else "one token z + bias")],
-                    ["parameters", f"{n_params:,}" if n_params else "?"],
-                    ["weights", f"`model.safetensors` ({t.save_dtype}); folder {size:.1f} MiB"],
-                    ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
-                             f"(m^2) + {t.fk_vel_weight:g} x FK joint-velocity MSE (m^2 per frame^2) + "
-                             f"{t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
-                    ["sampling", "per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of "
-                                 "the training posteriors of each gloss) by default; z ~ N(0, I), the paper's, with "
-                                 "`--prior normal`" if (run / "latent_prior.safetensors").is_file()
-                     else "z ~ N(0, I)"],
-                    ["curriculum", ("mask_ratio = min(0.1 * floor(10 * epoch / epochs), 0.6) of the input frames "
-                                    f"replaced by a {n.mask_token} mask vector") if t.curriculum else "off"],
-                    ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "
-                                  f"weight decay {t.weight_decay:g}, batch {t.batch_size}, grad clip {t.grad_clip:g}, "
-                                  f"{t.epochs} epochs"
-                                  + (", bfloat16 autocast forward pass" if t.precision == "bfloat16" else "")
-                                  + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
-                                     if t.max_clips_per_gloss else "")],
-                    ["initial weights", f"warm start from `{t.init_from}` (its weights and normaliser; fresh "
-                                        "optimiser, schedule and curriculum)" if t.init_from else "random"],
-                    ["free text", f"spelling normalisation, else {cfg.encoder.id} cosine >= {cfg.match_threshold:g} "
-                                  "to a known gloss, else refused with suggestions"]],
-                   ["", ""])]
-    if log:
-        first, last = log[0], log[-1]
-        vals = [r for r in log if "val_joint_mm" in r]
-        rows = [[r["epoch"], f"{r['loss']:.5f}", f"{r['recon']:.5f}", f"{r['kl']:.2f}", f"{r['fk']:.5f}",
-                 f"{r['mask_ratio']:.1f}", f"{r['val_recon']:.5f}" if "val_recon" in r else "",
-                 f"{r['val_joint_mm']:.1f}" if "val_joint_mm" in r else ""]
-                for r in [first] * (first not in vals) + vals]
-        out += ["", "## Training losses", "",
-                "From `train_log.jsonl` (one line per epoch). `val_*`: held-out test clips reconstructed from the "
-                "posterior mean (6D MSE; mean joint-position error in mm by FK on the neutral skeleton, signing "
-                "joints and fingertips).", "",
-                _table(rows, ["epoch", "loss", "recon", "KL", "FK", "mask", "val recon", "val joint mm"])]
-        if last is not first and not vals:
-            out.append(f"\nlast epoch {last['epoch']}: loss {last['loss']:.5f}")
-    ds = cfg.dataset
-    out += ["", "## Training data", "",
-            f"Dataset `{ds.get('path', '?')}`, split `{ds.get('split', '?')}`: {ds.get('clips', '?')} clips, "
-            f"{ds.get('glosses', '?')} glosses, {ds.get('frames', '?')} frames at {m.fps:g} fps."]
+            f"Python {platform.python_version()}); seed {r.cfg.train.seed}. Same data + command + seed -> the same "
+            "weights on the same hardware and torch build."]
+
+
+def _model(r: _Run) -> list[str]:
+    t, n, m, enc = r.cfg.train, r.cfg.net, r.cfg.motion, r.cfg.encoder
+    files = [p for p in r.path.iterdir() if p.is_file() and p.suffix in (".safetensors", ".json")]
+    size = sum(p.stat().st_size for p in files) / 2**20
+    n_params = _parameter_count(r.path)
+    rows = [["signing joints", f"{len(m.joints)} (pelvis, spine, neck, head, jaw, collars, arms, 30 finger "
+                               "joints); legs and eyes output at rest, translation zero"],
+            ["input", f"6D rotations (first two matrix columns), {m.feat_dim} values per frame, normalised by "
+                      "the training mean/std (`normalizer.safetensors`)"],
+            ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"
+                      + (f", then time-normalised to {m.phase_frames} frames" if m.phase_frames else "")],
+            ["network", f"d_model {n.d_model} (= latent size), {n.enc_layers} encoder + {n.dec_layers} decoder "
+                        f"layers, {n.heads} heads, FF {n.ff_dim}, dropout {n.dropout}, semantic MLP "
+                        f"{enc.dim}->{n.mlp_hidden}->{n.mlp_hidden}->{n.cond_dim} (encoder) / "
+                        f"->{n.d_model} (decoder bias); decoder memory "
+                        + (f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1
+                           else "one token z + bias")],
+            ["parameters", f"{n_params:,}" if n_params else "?"],
+            ["weights", f"`model.safetensors` ({t.save_dtype}); folder {size:.1f} MiB"],
+            ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
+                     f"(m^2) + {t.fk_vel_weight:g} x FK joint-velocity MSE (m^2 per frame^2) + "
+                     f"{t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
+            ["sampling", "per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of "
+                         "the training posteriors of each gloss) by default; z ~ N(0, I), the paper's, with "
+                         "`--prior normal`" if (r.path / "latent_prior.safetensors").is_file()
+             else "z ~ N(0, I)"],
+            ["curriculum", ("mask_ratio = min(0.1 * floor(10 * epoch / epochs), 0.6) of the input frames "
+                            f"replaced by a {n.mask_token} mask vector") if t.curriculum else "off"],
+            ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "
+                          f"weight decay {t.weight_decay:g}, batch {t.batch_size}, grad clip {t.grad_clip:g}, "
+                          f"{t.epochs} epochs"
+                          + (", bfloat16 autocast forward pass" if t.precision == "bfloat16" else "")
+                          + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
+                             if t.max_clips_per_gloss else "")],
+            ["initial weights", f"warm start from `{t.init_from}` (its weights and normaliser; fresh "
+                                "optimiser, schedule and curriculum)" if t.init_from else "random"],
+            ["free text", f"spelling normalisation, else {enc.id} cosine >= {r.cfg.match_threshold:g} "
+                          "to a known gloss, else refused with suggestions"]]
+    return ["", "## Model", "", _table(rows, ["", ""])]
+
+
+def _losses(r: _Run) -> list[str]:
+    if not r.log:
+        return []
+    first, last = r.log[0], r.log[-1]
+    vals = [rec for rec in r.log if "val_joint_mm" in rec]
+    rows = [[rec["epoch"], f"{rec['loss']:.5f}", f"{rec['recon']:.5f}", f"{rec['kl']:.2f}", f"{rec['fk']:.5f}",
+             f"{rec['mask_ratio']:.1f}", f"{rec['val_recon']:.5f}" if "val_recon" in rec else "",
+             f"{rec['val_joint_mm']:.1f}" if "val_joint_mm" in rec else ""]
+            for rec in [first] * (first not in vals) + vals]
+    out = ["", "## Training losses", "",
+           "From `train_log.jsonl` (one line per epoch). `val_*`: held-out test clips reconstructed from the "
+           "posterior mean (6D MSE; mean joint-position error in mm by FK on the neutral skeleton, signing "
+           "joints and fingertips).", "",
+           _table(rows, ["epoch", "loss", "recon", "KL", "FK", "mask", "val recon", "val joint mm"])]
+    if last is not first and not vals:
+        out.append(f"\nlast epoch {last['epoch']}: loss {last['loss']:.5f}")
+    return out
+
+
+def _composition(card: dict) -> list[str]:
+    """The dataset's clips by source and licence, from its card."""
+    out = []
     if card.get("per_source"):
         rows = [[k, v.get("clips", ""), v.get("frames", ""), v.get("glosses", ""), v.get("signers", "")]
                 for k, v in sorted(card["per_source"].items())]
@@ -155,15 +192,30 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
                 else [[f"{s} / {lic}", c if not isinstance(c, dict) else c.get("clips", "")]
                       for s, d in sorted(psl.items()) for lic, c in sorted(d.items())])
         out += ["", _table(rows, ["source / licence", "clips"])]
-    out += ["", "Research and evaluation material: most of it states no licence (third-party footage); the "
-                "composition above is what a user of this model inherits. See `../shared/*/README.md`."]
-    out += ["", "## Evaluation", "", _kept_evaluation(run / "MODEL_CARD.md")]
-    counts = sorted(glosses, key=lambda r: (-r["samples"], r["gloss"]))
-    one = sum(r["samples"] == 1 for r in glosses)
-    out += ["", "## Vocabulary", "",
-            f"{len(glosses)} glosses; {one} have a single training clip. Clips per gloss (most first):", "",
-            ", ".join(f"{r['gloss']} ({r['samples']})" for r in counts)]
-    out += ["", "## Limits", "",
+    return out
+
+
+def _training_data(r: _Run) -> list[str]:
+    ds, m = r.cfg.dataset, r.cfg.motion
+    return (["", "## Training data", "",
+             f"Dataset `{ds.get('path', '?')}`, split `{ds.get('split', '?')}`: {ds.get('clips', '?')} clips, "
+             f"{ds.get('glosses', '?')} glosses, {ds.get('frames', '?')} frames at {m.fps:g} fps."]
+            + _composition(r.dataset_card)
+            + ["", "Research and evaluation material: most of it states no licence (third-party footage); the "
+                   "composition above is what a user of this model inherits. See `../shared/*/README.md`."])
+
+
+def _vocabulary(r: _Run) -> list[str]:
+    counts = sorted(r.glosses, key=lambda g: (-g["samples"], g["gloss"]))
+    one = sum(g["samples"] == 1 for g in r.glosses)
+    return ["", "## Vocabulary", "",
+            f"{len(r.glosses)} glosses; {one} have a single training clip. Clips per gloss (most first):", "",
+            ", ".join(f"{g['gloss']} ({g['samples']})" for g in counts)]
+
+
+def _limits(r: _Run) -> list[str]:
+    m = r.cfg.motion
+    return ["", "## Limits", "",
             "- Motions come from MediaPipe landmarks lifted to SMPL-X by our IK, not motion capture: depth, wrist "
             "twist and finger detail are only as good as that path; faces are reduced to jaw opening (no mouthing, "
             "eyebrows or gaze).",
@@ -174,6 +226,13 @@ def write_model_card(run, command: list[str], seconds: float, device: str, threa
             f"- One clip is at most {m.max_frames} frames ({m.max_frames / m.fps:.1f} s); no body translation, legs at "
             "rest.",
             "- Not a substitute for a signer: check signs with Deaf signers before publishing anything."]
-    path = run / "MODEL_CARD.md"
+
+
+def write_model_card(run, command: list[str], seconds: float, device: str, threads: int) -> Path:
+    """Write ``run/MODEL_CARD.md`` from the run's records, keeping its evaluation section."""
+    r = _read_run(Path(run))
+    path = r.path / "MODEL_CARD.md"
+    out = (_summary(r) + _reproduce(r, command, seconds, device, threads) + _model(r) + _losses(r)
+           + _training_data(r) + ["", "## Evaluation", "", _kept_evaluation(path)] + _vocabulary(r) + _limits(r))
     write_text(path, "\n".join(out) + "\n")
     return path

@@ -5,7 +5,8 @@ Per epoch: random generators re-seeded from (seed, epoch, rank); clips drawn (at
 ``mask_ratio(epoch, epochs)``; loss = 6D MSE + fk_weight * FK position MSE + kl_weight * KL;
 gradients clipped; learning rate by :func:`learning_rate` per step. Rank 0 writes one JSON
 line per epoch to ``train_log.jsonl`` and, every ``save_every`` epochs and at the end, the
-loadable model files plus ``train_state/`` for ``--resume``.
+loadable model files plus ``train_state/`` for ``--resume``. What a run starts from (config,
+clips, gloss table, normaliser, folder) is :mod:`.setup`.
 """
 
 from __future__ import annotations
@@ -18,16 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_json, write_text
-from ..data.dataset import SignDataset
 from ..errors import SignAvatarError
-from ..model.checkpoint import CONFIG_FILE, LOG_FILE, NORMALIZER_FILE, WEIGHTS_FILE, build_net, load_state_dict, save_model
+from ..model.checkpoint import LOG_FILE, WEIGHTS_FILE, build_net, load_state_dict, save_model
 from ..model.config import ModelConfig
-from ..model.gloss_table import GlossTable, gloss_words
-from ..model.normalizer import Normalizer
-from .data import ClipSet, collate, epoch_batches, gloss_statistics, load_clips, phase_clips
-from .posteriors import validation_figures, fit_prior
+from .data import collate, epoch_batches
+from .posteriors import fit_prior, validation_figures
 from .precision import resolve_precision
+from .setup import Setup, init_folder, prepare, run_config, start_folder, trim_log
 from .state import drop_state, load_state, save_state
 
 
@@ -89,148 +87,11 @@ class _Dist:
             dist.destroy_process_group()
 
 
-def build_gloss_table(clips: ClipSet, cfg: ModelConfig, encoder) -> GlossTable:
-    stats = gloss_statistics(clips)
-    glosses = sorted(stats)
-    texts = [gloss_words(g) for g in glosses]
-    emb = encoder.encode_text([cfg.encoder.text_for(t) for t in texts])
-    col = lambda k: [stats[g][k] for g in glosses]  # noqa: E731
-    return GlossTable(glosses=glosses, texts=texts, embeddings=emb, samples=col("samples"), frames=col("frames"),
-                      frames_min=col("frames_min"), frames_max=col("frames_max"), sources=col("sources"))
-
-
-def _dataset_info(ds: SignDataset, clips: ClipSet, split: str) -> dict:
-    from collections import Counter
-
-    lic = Counter(r.get("licence", "") for r in ds.records)
-    return dict(path=portable_path(ds.root), split=split, clips=len(clips), glosses=len(set(clips.glosses)),
-                frames=int(clips.offsets[-1]), sources=dict(sorted(Counter(clips.sources).items())),
-                dataset_licences=dict(sorted(lic.items())))
-
-
-def portable_path(path) -> str:
-    """A dataset folder as a model folder records it: relative to the repository when inside it (so a
-    model trained there, the shipped one included, carries no path of the training machine), else as
-    given; the evaluation's held-out check opens it (see :func:`resolve_dataset_path`)."""
-    resolved = Path(path).resolve()
-    try:
-        return resolved.relative_to(REPO).as_posix()
-    except ValueError:
-        return str(resolved)
-
-
-def resolve_dataset_path(recorded: str) -> Path:
-    """The folder :func:`portable_path` recorded: relative paths are relative to the repository."""
-    p = Path(recorded)
-    return p if p.is_absolute() else REPO / p
-
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class _Setup:
-    """What a run trains on: its resolved config, the clips and the tables that map them to the network."""
-
-    cfg: ModelConfig
-    ds: SignDataset
-    clips: ClipSet  # training clips at the model's fps
-    val_clips: ClipSet | None  # held-out clips for the validation figures
-    net_clips: ClipSet  # what the network sees (time-normalised when ``phase_frames``)
-    table: GlossTable
-    normalizer: Normalizer
-    gloss_index: dict[str, int]
-    gloss_ids: np.ndarray  # (N,) gloss row of each training clip
-
-
-def _run_config(run: Path, cfg: ModelConfig, resume: bool, force: bool, resume_epochs: int | None) -> ModelConfig:
-    """The config a call trains with: the saved one when resuming (only the number of epochs may change)."""
-    if resume:
-        saved = ModelConfig.load(run / CONFIG_FILE)
-        return replace(saved, train=replace(saved.train, epochs=resume_epochs or saved.train.epochs))
-    if (run / CONFIG_FILE).exists() and not force:
-        raise SignAvatarError(f"{run} already holds a model; continue it with --resume, or pass --force to "
-                              "overwrite it, or choose another --out")
-    return cfg
-
-
-def _prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: str, clip_weights,
-             progress: bool) -> _Setup:
-    """Load the clips; fit (new run) or load (resumed run) the gloss table and the normaliser."""
-    from ..semantic.factory import build_encoder
-
-    tc = cfg.train
-    ds = SignDataset.open(data_dir)
-    clips = load_clips(ds, ds.indices(None if tc.split == "all" else "train"), cfg.motion, progress=progress)
-    test_idx = ds.indices("test") if tc.split == "train" else []
-    val_clips = load_clips(ds, test_idx, cfg.motion) if len(test_idx) else None
-    phase = cfg.motion.phase_frames
-    net_clips = phase_clips(clips, phase) if phase else clips
-    if resume:
-        table = GlossTable.load(run, cfg.encoder.dim)
-        normalizer = Normalizer.load(run / NORMALIZER_FILE, cfg.motion.feat_dim)
-    else:
-        encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
-        cfg = replace(cfg, encoder=encoder.spec, dataset=_dataset_info(ds, clips, tc.split))
-        table = build_gloss_table(clips, cfg, encoder)
-        if tc.init_from:  # the warm-start weights expect their own normalised space
-            folder = _init_folder(cfg)
-            normalizer = Normalizer.load(folder / NORMALIZER_FILE, cfg.motion.feat_dim)
-            cfg = replace(cfg, train=replace(tc, init_from=portable_path(folder)))
-        else:
-            normalizer = Normalizer.fit(net_clips.feats)
-    gloss_index = {g: i for i, g in enumerate(table.glosses)}
-    missing = sorted({g for g in clips.glosses if g not in gloss_index})
-    if missing:
-        raise SignAvatarError(f"{run}: the saved gloss table lacks training glosses {missing[:10]}; "
-                              "the dataset changed since this run started, start a new run")
-    return _Setup(cfg=cfg, ds=ds, clips=clips, val_clips=val_clips, net_clips=net_clips, table=table,
-                  normalizer=normalizer, gloss_index=gloss_index,
-                  gloss_ids=np.array([gloss_index[g] for g in clips.glosses]))
-
-
-def _init_folder(cfg: ModelConfig) -> Path:
-    """The warm-start model folder of ``cfg.train.init_from``, checked to fit ``cfg`` (every mismatch named)."""
-    folder = Path(cfg.train.init_from)
-    if not folder.exists():  # as a model folder records it: relative to the repository
-        folder = resolve_dataset_path(cfg.train.init_from)
-    if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
-        raise SignAvatarError(f"--init-from {cfg.train.init_from}: not a model folder (no {CONFIG_FILE} and "
-                              f"{WEIGHTS_FILE})")
-    init = ModelConfig.load(folder / CONFIG_FILE)
-    problems = [f"{part} differs" for part, a, b in (("motion", init.motion, cfg.motion), ("net", init.net, cfg.net))
-                if a != b]
-    if (init.encoder.kind, init.encoder.name, init.encoder.dim, init.encoder.text_template) != \
-            (cfg.encoder.kind, cfg.encoder.name, cfg.encoder.dim, cfg.encoder.text_template):
-        problems.append(f"encoder {init.encoder.id} != {cfg.encoder.id}")
-    if problems:
-        raise SignAvatarError(f"--init-from {cfg.train.init_from}: that model does not fit this run ("
-                              + "; ".join(problems) + "); pass the same motion and network options it was "
-                              "trained with (see its config.json)")
-    return folder
-
-
-def _start_folder(run: Path, ds: SignDataset) -> None:
-    """A new run's folder: no log or resumable state of an earlier run, the dataset's card beside the model."""
-    run.mkdir(parents=True, exist_ok=True)
-    (run / LOG_FILE).unlink(missing_ok=True)
-    drop_state(run)
-    if ds.card:
-        write_json(run / "dataset_card.json", ds.card, indent=1, sort_keys=True)
-
-
-def _trim_log(log_path: Path, start_epoch: int) -> None:
-    """Drop the epochs a resumed run logged after its last saved state (they are trained again)."""
-    if log_path.exists():
-        lines = [ln for ln in log_path.read_text().splitlines() if ln.strip()]
-        write_text(log_path, "".join(ln + "\n" for ln in lines if json.loads(ln)["epoch"] < start_epoch))
-
-
 @dataclass
 class _Trainer:
     """The network, its optimiser and everything one optimisation step needs."""
 
-    setup: _Setup
+    setup: Setup
     net: object  # SignCVAE
     model: object  # the net, or its DDP wrapper
     optimizer: object
@@ -325,7 +186,7 @@ class _Trainer:
             save_state(run, self.net, self.optimizer, epochs_done, self.steps_per_epoch)
 
 
-def _build_trainer(run: Path, setup: _Setup, resume: bool, device: str, dist: _Dist) -> tuple[_Trainer, int]:
+def _build_trainer(run: Path, setup: Setup, resume: bool, device: str, dist: _Dist) -> tuple[_Trainer, int]:
     """The network and optimiser, restored from ``run`` when resuming; also the first epoch to train."""
     import torch
 
@@ -338,9 +199,9 @@ def _build_trainer(run: Path, setup: _Setup, resume: bool, device: str, dist: _D
         start_epoch, steps_per_epoch = load_state(run, net, optimizer, device)
     else:
         if tc.init_from:
-            net.load_state_dict(load_state_dict(_init_folder(setup.cfg) / WEIGHTS_FILE, net))
+            net.load_state_dict(load_state_dict(init_folder(setup.cfg) / WEIGHTS_FILE, net))
         if dist.rank == 0:
-            _start_folder(run, setup.ds)
+            start_folder(run, setup.ds)
     model = net
     if dist.active:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -365,16 +226,16 @@ def train(data_dir, run, cfg: ModelConfig, encoder_id: str = "minilm", clip_weig
     dist = _Dist()
     device = resolve_device(device, dist.local_rank)
     is_main = dist.rank == 0
-    cfg = _run_config(run, cfg, resume, force, resume_epochs)
+    cfg = run_config(run, cfg, resume, force, resume_epochs)
     cfg = replace(cfg, train=replace(cfg.train, precision=resolve_precision(cfg.train.precision, device)))
     tc = cfg.train
     dist.start(device)
     try:
-        setup = _prepare(data_dir, run, cfg, resume, encoder_id, clip_weights, progress and is_main)
+        setup = prepare(data_dir, run, cfg, resume, encoder_id, clip_weights, progress and is_main)
         trainer, start_epoch = _build_trainer(run, setup, resume, device, dist)
         log_path = run / LOG_FILE
         if is_main and resume:
-            _trim_log(log_path, start_epoch)
+            trim_log(log_path, start_epoch)
         t_start = time.time()
         last: dict = {}
         bar = tqdm(range(start_epoch, tc.epochs), desc="training", unit="epoch", disable=not (progress and is_main),

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..rig.bone_plan import BonePlan
+from ..runtime_bridge import atomic, error
 from .body_shape import MATERIALS, body_shape
 from .skin_weights import skin
 from .surface_nets import mesh_sdf
@@ -75,11 +76,9 @@ def save(mesh: AvatarMesh, path: Path) -> None:
     k = min(4, mesh.weights.shape[1])
     top = np.argsort(-mesh.weights, axis=1)[:, :k]
     w = np.take_along_axis(mesh.weights, top, axis=1)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, verts=mesh.verts.astype(np.float32), quads=mesh.quads.astype(np.int32),
-             face_material=mesh.face_material.astype(np.int8), bone_names=np.array(mesh.bone_names),
-             top=top.astype(np.int16), top_w=w.astype(np.float32))
-    tmp.replace(path)
+    atomic().write_npz(path, verts=mesh.verts.astype(np.float32), quads=mesh.quads.astype(np.int32),
+                       face_material=mesh.face_material.astype(np.int8), bone_names=np.array(mesh.bone_names),
+                       top=top.astype(np.int16), top_w=w.astype(np.float32))
 
 
 def load(path: Path) -> AvatarMesh:
@@ -108,6 +107,6 @@ def cached_avatar_mesh(plan: BonePlan, gender: str, folder: Path | None) -> Avat
         for old in path.parent.glob(f"avatar-{gender}-*.npz"):
             old.unlink()
         save(mesh, path)
-    except OSError:
+    except (OSError, error()):
         pass  # a read-only profile: just no cache
     return mesh

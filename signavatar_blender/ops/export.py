@@ -4,8 +4,8 @@ The ``.npz`` is baked from what the rig actually does over the scene's frame ran
 (:func:`..rig.bake.bake_motion`). Failures are reported like every other operator's
 (:func:`.jobs.reported`): a bad target or a place that cannot be written is one error line,
 checked before anything is written, and nothing is left half-written: every format is written
-under a temporary name and renamed into place once the exporter has finished
-(:mod:`..render.outputs`).
+under a temporary name (same suffix) and renamed into place once the exporter has finished
+(``atomic_path`` of :func:`..runtime_bridge.atomic`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from bpy.props import IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper
 
 from .. import runtime_bridge as bridge
-from ..render.outputs import commit, partial_path
 from ..rig import placing
 from ..rig.bake import bake_motion
 from .jobs import reported
@@ -65,12 +64,8 @@ class _Export(ExportHelper):
         path = Path(bpy.path.abspath(self.filepath))
         _check_folder(path)
         start, end = self._range(context)
-        tmp = partial_path(path)
-        try:
+        with bridge.atomic().atomic_path(path) as tmp:
             self.write(context, binding, tmp, start, end)
-            commit([(tmp, path)])
-        finally:
-            tmp.unlink(missing_ok=True)
         self.report({"INFO"}, f"Wrote {path.name} (frames {start}\u2013{end})")
         return {"FINISHED"}
 

@@ -1,7 +1,7 @@
-"""Reading a rendered PNG through Blender's image API (no Pillow inside Blender) as a numpy array.
+"""Reading a rendered PNG through Blender's image API as a numpy array.
 
 The array is (H, W, 4) float32 RGBA in 0-1, row 0 at the top; byte PNGs keep their stored
-(sRGB) values. Writing is :func:`.sheet.write_png` (stdlib only).
+(sRGB) values. Writing is :func:`.sheet.write_png` (Pillow).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Crash-safe outputs of one clip: temporary names, checks, then rename (stdlib only).
+"""Crash-safe outputs of one clip: temporary names, checks, then rename (stdlib only, and the one atomic-write
+helper, :func:`..runtime_bridge.atomic`).
 
 A clip's files are first written under hidden temporary names (``.<name>.partial.mp4``,
 ``.<name>_frames.partial/`` ...), checked (the MP4 is complete and holds one frame per
@@ -6,14 +7,19 @@ motion frame, the frame folder holds every frame), and only then renamed over th
 outputs, so a clip killed half-way never replaces or deletes a good earlier one. The
 per-clip record stores what was checked (:func:`describe`), and resume trusts a record only
 while the files still match it (:func:`still_matches`).
+
+The temporary names are fixed (:func:`partial_path`), not the atomic helper's unique ones: Blender writes
+them itself, and a batch killed on Ctrl+C (``os._exit``, no ``finally`` runs) or by the system leaves them
+where the next run of the clip finds and removes them (:func:`remove_partials`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 from pathlib import Path
+
+from ..runtime_bridge import atomic
 
 PARTIAL = ".partial"
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
@@ -25,8 +31,10 @@ def partial_path(final: Path) -> Path:
 
 
 def remove_partials(out_dir: Path, name: str) -> None:
-    """Delete what a killed earlier run of ``name`` left under temporary names."""
-    for p in Path(out_dir).glob(f".{name}*{PARTIAL}*"):
+    """Delete what a killed earlier run of ``name`` left under temporary names (a partial output, or an old
+    output folder moved aside by :func:`commit`)."""
+    leftovers = [*Path(out_dir).glob(f".{name}*{PARTIAL}*"), *Path(out_dir).glob(f".{name}*.old*")]
+    for p in leftovers:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
@@ -106,14 +114,7 @@ def still_matches(out_dir: Path, checks: dict) -> bool:
 
 
 def commit(pairs: list[tuple[Path, Path]]) -> None:
-    """Rename each checked temporary output over its final name (folders: the old one is removed first)."""
+    """Rename each checked temporary output over its final name (a folder replaces the old one, which is
+    deleted only once the new one is in place)."""
     for tmp, final in pairs:
-        if tmp.is_dir():
-            old = final.with_name(f".{final.name}.old")
-            if final.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        atomic().move_into_place(tmp, final)

@@ -1,24 +1,24 @@
 """What happened to each job: per-clip records (the resume markers), the batch summary, progress.
 
-Stdlib only. Each finished clip gets ``<name>.json`` beside its outputs, written last and
-atomically, holding the settings that shaped it; a later run with the same settings skips
-the clip when that record says ``rendered`` and its files are still as recorded: same sizes,
-complete MP4s with the recorded frame count (resume). The record is removed before a clip is
-rendered again, so an interrupted render never leaves a record that vouches for it. The
-batch summary (``summary.csv`` and ``summary.json``, or ``summary-k-of-n.*`` for a shard)
-lists every job of the run: rendered, skipped or failed, and why.
+Stdlib only; files are written through the one atomic-write helper (:func:`..runtime_bridge.atomic`).
+Each finished clip gets ``<name>.json`` beside its outputs, written last and atomically, holding
+the settings that shaped it; a later run with the same settings skips the clip when that record
+says ``rendered`` and its files are still as recorded: same sizes, complete MP4s with the
+recorded frame count (resume). The record is removed before a clip is rendered again, so an
+interrupted render never leaves a record that vouches for it. The batch summary
+(``summary.csv`` and ``summary.json``, or ``summary-k-of-n.*`` for a shard) lists every job of
+the run: rendered, skipped or failed, and why.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..runtime_bridge import atomic
 from .outputs import still_matches
 
 RENDERED, SKIPPED, FAILED = "rendered", "skipped", "failed"
@@ -52,12 +52,8 @@ def invalidate(out_dir: Path, name: str) -> None:
 
 
 def write_record(out_dir: Path, result: JobResult) -> Path:
-    """Write ``<name>.json`` atomically (temporary file renamed into place)."""
-    path = record_path(out_dir, result.name)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(result), indent=1))
-    os.replace(tmp, path)
-    return path
+    """Write ``<name>.json`` atomically."""
+    return atomic().write_json(record_path(out_dir, result.name), asdict(result), indent=1)
 
 
 def finished(out_dir: Path, name: str, settings: dict) -> JobResult | None:
@@ -89,16 +85,13 @@ def write_summary(out_dir: Path, results: list[JobResult], shard: tuple[int, int
     out_dir = Path(out_dir)
     stem = summary_stem(shard)
     csv_path, json_path = out_dir / f"{stem}.csv", out_dir / f"{stem}.json"
-    with open(csv_path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(SUMMARY_COLUMNS)
-        for r in results:
-            w.writerow([r.name, r.text, r.kind, r.seed, r.status, r.reason, r.gloss, r.frames, f"{r.seconds:.2f}",
-                        ";".join(r.files)])
+    rows = [dict(zip(SUMMARY_COLUMNS, (r.name, r.text, r.kind, r.seed, r.status, r.reason, r.gloss, r.frames,
+                                        f"{r.seconds:.2f}", ";".join(r.files)))) for r in results]
+    atomic().write_csv(csv_path, SUMMARY_COLUMNS, rows)
     counts = {s: sum(r.status == s for r in results) for s in (RENDERED, SKIPPED, FAILED)}
     doc = {"counts": counts, "shard": f"{shard[0]}/{shard[1]}", **meta,
            "jobs": [{k: v for k, v in asdict(r).items() if k != "settings"} for r in results]}
-    json_path.write_text(json.dumps(doc, indent=1))
+    atomic().write_json(json_path, doc, indent=1)
     return csv_path, json_path
 
 

@@ -1,4 +1,4 @@
-"""Contact sheets: which frames to show and how to lay them out (numpy only).
+"""Contact sheets: which frames to show, how to lay them out and the PNG they make (numpy and Pillow).
 
 Images are (H, W, C) float arrays in 0-1 with row 0 at the **top** (reading order);
 Blender's pixel buffers start at the bottom row, so the bpy adapter flips them.
@@ -7,12 +7,11 @@ Blender's pixel buffers start at the bottom row, so the bpy adapter flips them.
 from __future__ import annotations
 
 import math
-import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+from ..runtime_bridge import atomic
 
 
 def sheet_frames(first: int, last: int, count: int) -> list[int]:
@@ -57,24 +56,13 @@ def compose(images: list[np.ndarray], columns: int, gap: int, background) -> np.
 
 
 def write_png(path, image: np.ndarray) -> Path:
-    """Write an (H, W, 3|4) 0-1 float image as an 8-bit RGB PNG (stdlib zlib, "Sub" row filter, level 9).
+    """Write an (H, W, 3|4) 0-1 float image as an 8-bit RGB PNG, atomically.
 
-    Written to a temporary file and renamed into place, so a reader never sees half a file.
+    Pillow writes it: it is in the runtime set ``install_deps.py --target`` puts beside Blender's Python,
+    the same set the renderer already needs (the motion and the framing go through torch).
     """
-    path = Path(path)
+    from PIL import Image
+
     rgb = np.clip(np.round(np.asarray(image)[..., :3] * 255), 0, 255).astype(np.uint8)
-    h, w = rgb.shape[:2]
-    flat = rgb.reshape(h, w * 3).astype(np.int16)
-    sub = flat.copy()
-    sub[:, 3:] -= flat[:, :-3]  # each byte minus the byte of the pixel to its left
-    rows = np.concatenate([np.ones((h, 1), np.int16), sub % 256], axis=1).astype(np.uint8)  # filter type 1
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(png)
-    os.replace(tmp, path)
-    return path
+    picture = Image.fromarray(np.ascontiguousarray(rgb))
+    return atomic().write_with(Path(path), lambda tmp: picture.save(tmp, format="PNG"))

@@ -21,10 +21,11 @@ that are not in the rig, one bone used twice).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..runtime_bridge import atomic
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 REQUIRED = ("pelvis", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist",
@@ -331,14 +332,5 @@ def from_json(text: str) -> Mapping:
 
 
 def save(mapping: Mapping, path) -> Path:
-    """Write ``mapping`` as JSON, atomically (temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(mapping.to_json() + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    """Write ``mapping`` as JSON, atomically (``SignAvatarError`` naming the file when it cannot be written)."""
+    return atomic().write_text(Path(path), mapping.to_json() + "\n")

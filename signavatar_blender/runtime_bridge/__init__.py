@@ -26,3 +26,13 @@ def runtime(submodule: str = ""):
 def error() -> type:
     """The project's one exception type, ``SignAvatarError``."""
     return runtime("errors").SignAvatarError
+
+
+def atomic():
+    """``model_runtime.atomic``, the one home of atomic writes (``write_text``, ``write_json``, ``write_csv``,
+    ``write_npz``, ``write_with``, ``atomic_path``, ``atomic_dir``, ``move_into_place``).
+
+    It needs only the standard library and numpy, so the numpy-only modules of every room write through it
+    too. A write that fails raises ``SignAvatarError`` naming the file.
+    """
+    return runtime("atomic")

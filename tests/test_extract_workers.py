@@ -3,6 +3,11 @@ cancelling as before, short clips kept in one process."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -100,6 +105,28 @@ def test_workers_that_cannot_start_leave_the_video_to_this_process(blood, single
     assert seq.meta["workers"] == 1 and seq.num_frames == 50
     np.testing.assert_array_equal(seq.pose, single.pose[:50])
     assert "landmark worker process could not start" in capsys.readouterr().err
+
+
+def test_workers_start_when_the_runtime_is_a_subpackage(tmp_path, blood, single):
+    """Inside Blender ``model_runtime`` is ``bl_ext.<repo>.signavatar.model_runtime``, a name a child process
+    cannot import: the workers must still start, on the extension's own copy."""
+    ext = tmp_path / "bl_ext_fake" / "signavatar"
+    ext.mkdir(parents=True)
+    (tmp_path / "bl_ext_fake" / "__init__.py").write_text("")
+    (ext / "__init__.py").write_text("")
+    runtime = Path(__file__).resolve().parents[1] / "model_runtime"
+    shutil.copytree(runtime, ext / "model_runtime", ignore=shutil.ignore_patterns("__pycache__", "checkpoints"))
+    out = tmp_path / "pose.npy"
+    code = ("import sys, numpy as np; sys.path.insert(0, %r)\n"
+            "from bl_ext_fake.signavatar.model_runtime.landmarks.video import load_video\n"
+            "seq = load_video(%r, progress=False, workers=2, max_frames=60)\n"
+            "assert seq.meta['workers'] == 2 and 'model_runtime' not in sys.modules\n"
+            "np.save(%r, seq.pose)\n" % (str(tmp_path), str(blood), str(out)))
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and "could not start" not in r.stderr, r.stderr[-2000:]
+    pose = np.load(out)
+    cut = plan_spans(60, 2)[1].first
+    np.testing.assert_array_equal(pose[:cut], single.pose[:cut])
 
 
 def teardown_module():

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import require_shared
 from model_runtime.errors import SignAvatarError
-from model_runtime.landmarks.extract_workers import WARM_FRAMES, plan_spans, shutdown, worker_pids
+from model_runtime.landmarks.extract_workers import WARM_FRAMES, plan_spans, shutdown, start, worker_pids
 from model_runtime.landmarks.video import load_video
 
 # Agreement of a stretch started inside the video with the single pass (normalised image units; a shoulder width
@@ -127,6 +127,19 @@ def test_workers_start_when_the_runtime_is_a_subpackage(tmp_path, blood, single)
     pose = np.load(out)
     cut = plan_spans(60, 2)[1].first
     np.testing.assert_array_equal(pose[:cut], single.pose[:cut])
+
+
+def test_by_default_a_short_clip_starts_no_workers_but_uses_running_ones(blood, single, monkeypatch):
+    from model_runtime.landmarks import video
+
+    monkeypatch.setattr(video, "default_workers", lambda: 2)
+    shutdown()
+    first = load_video(blood, progress=False, max_frames=50)  # under START_WORKERS_FRAMES: not worth starting
+    assert first.meta["workers"] == 1 and worker_pids() == []
+    np.testing.assert_array_equal(first.pose, single.pose[:50])
+    start(2)
+    again = load_video(blood, progress=False, max_frames=50)
+    assert again.meta["workers"] == 2
 
 
 def teardown_module():

@@ -185,6 +185,17 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 
+def running(n: int = 2) -> bool:
+    """Whether ``n`` kept workers are alive (a split then costs no start-up)."""
+    return _pool is not None and len(_pool.workers) >= n and all(w.proc.poll() is None for w in _pool.workers)
+
+
+def start(n: int) -> None:
+    """Start ``n`` kept workers now (benchmarks; ``run_spans`` starts them when first needed)."""
+    with _lock:
+        _get_pool(n)
+
+
 def worker_pids() -> list[int]:
     """Process ids of the kept workers (benchmarks read their CPU time and memory)."""
     return [w.proc.pid for w in _pool.workers] if _pool is not None else []

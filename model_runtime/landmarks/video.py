@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import SignAvatarError
 from .extract_workers import WorkerStartError, plan_spans, run_spans
+from .extract_workers import running as workers_running
 from .handedness import fix_hand_labels, mirror
 from .holistic_pass import FIELDS, Span, run_span
 from .holistic_pass import frames as _frames
@@ -40,6 +41,10 @@ from .sequence import LandmarkSequence
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif")
 DEFAULT_FPS = 30.0
 PROBE_FRAMES = 8
+# Frames below which the default reads a video in this process while no workers are running: starting two
+# costs each about 1.7 CPU-s (importing MediaPipe, building its graph; measured at load 4.5), which the split
+# of a clip of T frames saves back only from about 15 + 25 * 1.7 ~ 60 frames (half of T - 15 at ~80 ms a frame).
+START_WORKERS_FRAMES = 60
 
 
 def _check_file(path: Path) -> None:
@@ -84,6 +89,14 @@ def default_workers() -> int:
     return max(1, min(cores, 8))
 
 
+def _worker_count(expected: int, workers: int | None) -> int:
+    """``workers`` if given; by default one per core, but 1 for a short clip while no workers are running."""
+    if workers is not None:
+        return workers
+    n = default_workers()
+    return n if n == 1 or expected >= START_WORKERS_FRAMES or workers_running(n) else 1
+
+
 def _spans(expected: int, max_frames: int | None, workers: int) -> list[Span]:
     spans = plan_spans(expected, workers)
     if max_frames:
@@ -93,7 +106,7 @@ def _spans(expected: int, max_frames: int | None, workers: int) -> list[Span]:
 
 
 def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int], None], max_frames: int | None,
-                  frame_step: int | None, workers: int):
+                  frame_step: int | None, workers: int | None):
     cap = _open(path)
     cv2 = _import_cv2()
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -104,7 +117,7 @@ def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int
     from tqdm import tqdm
 
     expected = (min(total, max_frames) if max_frames else total) or 0
-    spans = _spans(expected, max_frames, workers)
+    spans = _spans(expected, max_frames, _worker_count(expected, workers))
     report = progress if callable(progress) else None
     bar = tqdm(total=expected or None, unit="frame", desc=path.name, disable=progress is not True, leave=False)
 
@@ -179,9 +192,10 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
     (``expected`` 0 when the container does not say), from 0 again if the video is decoded a
     second time with a detected rotation; an exception it raises (e.g. a cancelled job) stops
     the extraction and propagates. ``workers``: processes sharing the frames out by time
-    (:mod:`.extract_workers`; default :func:`default_workers`, one per core; 1 = this process
-    alone, exactly the extractor of the shared landmarks). Clips too short to split (under about
-    a second) always run in this process; ``meta["workers"]`` says how many ran.
+    (:mod:`.extract_workers`; default :func:`default_workers`, one per core, except that a clip
+    under :data:`START_WORKERS_FRAMES` stays in this process while no workers are running yet;
+    1 = this process alone, exactly the extractor of the shared landmarks). Clips too short to
+    split (under about 1.5 s) always run in this process; ``meta["workers"]`` says how many ran.
     Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
     person is found in any frame.
     """
@@ -193,7 +207,7 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
         raise SignAvatarError(f"frame_step must be a positive whole number, got {frame_step!r}")
     if workers is not None and (int(workers) != workers or workers < 1):
         raise SignAvatarError(f"workers must be a positive whole number, got {workers!r}")
-    workers = default_workers() if workers is None else int(workers)
+    workers = None if workers is None else int(workers)
     arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step, workers)
     applied = rotation or 0
     if rotation is None:

@@ -95,7 +95,8 @@ class ClipRef:
         if self.kind == "video":
             from .video import load_video
 
-            seq = load_video(self.path, mirrored=mirrored, progress=progress)
+            # one process: a data set's landmarks are the single pass, whatever the machine's core count
+            seq = load_video(self.path, mirrored=mirrored, progress=progress, workers=1)
         else:
             if self.kind == "shard":
                 seq = shards.load_row(self.path, self.source, self.row, self.meta)

@@ -28,31 +28,23 @@ from typing import Callable
 import numpy as np
 
 from ..errors import SignAvatarError
+from .extract_workers import WorkerStartError, plan_spans, run_spans
+from .extract_workers import running as workers_running
 from .handedness import fix_hand_labels, mirror
-from .sequence import FACE_ORDER, N_HAND, N_POSE, LandmarkSequence
+from .holistic_pass import FIELDS, Span, run_span
+from .holistic_pass import frames as _frames
+from .holistic_pass import import_cv2 as _import_cv2
+from .holistic_pass import import_mediapipe as _import_mediapipe
+from .holistic_pass import open_video as _open
+from .sequence import LandmarkSequence
 
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".gif")
 DEFAULT_FPS = 30.0
 PROBE_FRAMES = 8
-
-
-def _import_mediapipe():
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
-    try:
-        import mediapipe as mp
-        holistic = mp.solutions.holistic
-    except (ImportError, AttributeError) as e:
-        raise SignAvatarError(f"importing a video needs mediapipe 0.10.21 with mp.solutions ({e}); "
-                              "install it with 'python install_deps.py'") from None
-    return holistic
-
-
-def _import_cv2():
-    try:
-        import cv2
-    except ImportError as e:
-        raise SignAvatarError(f"reading a video needs OpenCV ({e}); install it with 'python install_deps.py'") from None
-    return cv2
+# Frames below which the default reads a video in this process while no workers are running: starting two
+# costs each about 1.7 CPU-s (importing MediaPipe, building its graph; measured at load 4.5), which the split
+# of a clip of T frames saves back only from about 15 + 25 * 1.7 ~ 60 frames (half of T - 15 at ~80 ms a frame).
+START_WORKERS_FRAMES = 60
 
 
 def _check_file(path: Path) -> None:
@@ -62,45 +54,6 @@ def _check_file(path: Path) -> None:
         raise SignAvatarError(f"{path} is not a file; give the path of one video")
     if path.stat().st_size == 0:
         raise SignAvatarError(f"{path}: the file is empty (0 bytes); export or copy the video again")
-
-
-def _open(path: Path):
-    cv2 = _import_cv2()
-    cap = cv2.VideoCapture(str(path))
-    if cap.isOpened():
-        cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
-    if not cap.isOpened():
-        cap.release()
-        raise SignAvatarError(f"{path}: OpenCV cannot open this video (corrupt file or unsupported format); "
-                              "re-encode it as H.264 .mp4, e.g. 'ffmpeg -i IN -c:v libx264 OUT.mp4'")
-    return cap
-
-
-def _frames(cap, rotation: int, step: int = 1):
-    """Yield every ``step``-th frame as RGB, turned ``rotation`` degrees clockwise."""
-    cv2 = _import_cv2()
-    turn = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}.get(rotation)
-    i = -1
-    while True:
-        i += 1
-        if i % step:
-            if not cap.grab():
-                return
-            continue
-        ok, frame = cap.read()
-        if not ok or frame is None:
-            return
-        if turn is not None:
-            frame = cv2.rotate(frame, turn)
-        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-
-
-def _points(landmarks, n: int, pick=None) -> np.ndarray:
-    if landmarks is None:
-        return np.full((n if pick is None else len(pick), 3), np.nan, dtype=np.float32)
-    lm = landmarks.landmark
-    idx = range(n) if pick is None else pick
-    return np.array([(lm[i].x, lm[i].y, lm[i].z) for i in idx], dtype=np.float32)
 
 
 def _up_rotation(pose: np.ndarray, size: tuple[int, int]) -> int:
@@ -125,53 +78,75 @@ def auto_frame_step(fps: float) -> int:
     return max(1, int(round(fps / 30.0))) if math.isfinite(fps) and fps > 45 else 1
 
 
-def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int], None], max_frames: int | None, frame_step: int | None):
-    holistic = _import_mediapipe()
+def default_workers() -> int:
+    """Worker processes for one video: one per core this process may use (at most 8); 1 inside a
+    worker process of a pool (``data build``'s clip workers already share the cores out)."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is not None:
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, 8))
+
+
+def _worker_count(expected: int, workers: int | None) -> int:
+    """``workers`` if given; by default one per core, but 1 for a short clip while no workers are running."""
+    if workers is not None:
+        return workers
+    n = default_workers()
+    return n if n == 1 or expected >= START_WORKERS_FRAMES or workers_running(n) else 1
+
+
+def _spans(expected: int, max_frames: int | None, workers: int) -> list[Span]:
+    spans = plan_spans(expected, workers)
+    if max_frames:
+        last = spans[-1]
+        spans[-1] = Span(last.first, max(max_frames, last.first), last.warm)
+    return spans
+
+
+def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int], None], max_frames: int | None,
+                  frame_step: int | None, workers: int | None):
     cap = _open(path)
     cv2 = _import_cv2()
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     step = frame_step or auto_frame_step(fps)
     total = -(-int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) // step)
     orientation = float(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0.0)
-    pose, pose_world, vis, lh, rh, face = [], [], [], [], [], []
-    size = None
+    cap.release()
     from tqdm import tqdm
 
     expected = (min(total, max_frames) if max_frames else total) or 0
+    spans = _spans(expected, max_frames, _worker_count(expected, workers))
     report = progress if callable(progress) else None
     bar = tqdm(total=expected or None, unit="frame", desc=path.name, disable=progress is not True, leave=False)
+
+    def on_frame(done: int) -> None:
+        bar.update(1)
+        if report is not None:
+            report(done, expected)
+
     t0 = time.perf_counter()
     try:
-        with holistic.Holistic(static_image_mode=False, model_complexity=1, smooth_landmarks=True,
-                               refine_face_landmarks=False) as model:
-            for frame in _frames(cap, rotation, step):
-                if size is None:
-                    size = (frame.shape[1], frame.shape[0])
-                frame.flags.writeable = False
-                r = model.process(frame)
-                pose.append(_points(r.pose_landmarks, N_POSE))
-                pose_world.append(_points(r.pose_world_landmarks, N_POSE))
-                vis.append(np.array([p.visibility for p in r.pose_landmarks.landmark], dtype=np.float32)
-                           if r.pose_landmarks is not None else np.full(N_POSE, np.nan, dtype=np.float32))
-                lh.append(_points(r.left_hand_landmarks, N_HAND))
-                rh.append(_points(r.right_hand_landmarks, N_HAND))
-                face.append(_points(r.face_landmarks, 468, FACE_ORDER))
-                bar.update(1)
-                if report is not None:
-                    report(len(pose), expected)
-                if max_frames and len(pose) >= max_frames:
-                    break
+        if len(spans) == 1:
+            arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame)
+        else:
+            try:
+                parts = run_spans(path, rotation, step, spans, on_frame=on_frame)
+                arrays = {k: np.concatenate([a[k] for a, _ in parts]) for k in FIELDS}
+                size = next((s for _, s in parts if s is not None), None)
+            except WorkerStartError as e:
+                print(f"warning: {e}; reading the video in this process", file=sys.stderr, flush=True)
+                spans = _spans(expected, max_frames, 1)
+                arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame)
     finally:
-        cap.release()
         bar.close()
     seconds = time.perf_counter() - t0
-    if not pose:
+    if not len(arrays["pose"]):
         raise SignAvatarError(f"{path}: no video frames could be decoded (empty or corrupt video); "
                               "check that it plays, or re-encode it as H.264 .mp4")
-    arrays = {k: np.stack(v) for k, v in (("pose", pose), ("pose_world", pose_world), ("vis", vis),
-                                          ("left_hand", lh), ("right_hand", rh), ("face", face))}
     info = {"fps": fps / step, "frames_expected": total, "size": size, "seconds": seconds,
-            "orientation_meta": orientation, "frame_step": step, "source_fps": fps}
+            "orientation_meta": orientation, "frame_step": step, "source_fps": fps, "workers": len(spans)}
     return arrays, info
 
 
@@ -205,7 +180,7 @@ def truncation_notice(path, decoded: int, expected: int, max_frames: int | None)
 
 def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
                progress: bool | Callable[[int, int], None] = True, max_frames: int | None = None,
-               frame_step: int | None = None) -> LandmarkSequence:
+               frame_step: int | None = None, workers: int | None = None) -> LandmarkSequence:
     """Extract the landmarks of one video.
 
     ``mirrored``: the recording is a mirror image (selfie preview); the result is mirrored
@@ -216,7 +191,11 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
     nothing; a callable is called as ``progress(done, expected)`` after every processed frame
     (``expected`` 0 when the container does not say), from 0 again if the video is decoded a
     second time with a detected rotation; an exception it raises (e.g. a cancelled job) stops
-    the extraction and propagates.
+    the extraction and propagates. ``workers``: processes sharing the frames out by time
+    (:mod:`.extract_workers`; default :func:`default_workers`, one per core, except that a clip
+    under :data:`START_WORKERS_FRAMES` stays in this process while no workers are running yet;
+    1 = this process alone, exactly the extractor of the shared landmarks). Clips too short to
+    split (under about 1.5 s) always run in this process; ``meta["workers"]`` says how many ran.
     Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
     person is found in any frame.
     """
@@ -226,13 +205,16 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
         raise SignAvatarError(f"rotation must be 0, 90, 180 or 270 degrees, got {rotation!r}")
     if frame_step is not None and (int(frame_step) != frame_step or frame_step < 1):
         raise SignAvatarError(f"frame_step must be a positive whole number, got {frame_step!r}")
-    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step)
+    if workers is not None and (int(workers) != workers or workers < 1):
+        raise SignAvatarError(f"workers must be a positive whole number, got {workers!r}")
+    workers = None if workers is None else int(workers)
+    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step, workers)
     applied = rotation or 0
     if rotation is None:
         found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
         turn = _up_rotation(arrays["pose"][found], info["size"]) if found.any() else _probe_rotation(path)
         if turn:
-            arrays, info = _run_holistic(path, turn, progress, max_frames, frame_step)
+            arrays, info = _run_holistic(path, turn, progress, max_frames, frame_step, workers)
             applied = turn
     found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
     n = len(found)
@@ -249,7 +231,7 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
                       np.isfinite(arrays["right_hand"]).all(axis=(1, 2))], axis=1)
     meta = {"gloss": "", "signer": "", "sample_id": path.stem, "video_path": str(path), "rotation": applied,
             "orientation_meta": info["orientation_meta"], "frames_expected": info["frames_expected"],
-            "frame_step": info["frame_step"], "source_fps": info["source_fps"],
+            "frame_step": info["frame_step"], "source_fps": info["source_fps"], "workers": info["workers"],
             "extract_seconds": info["seconds"], "extract_fps": n / info["seconds"] if info["seconds"] > 0 else 0.0,
             "pose_detected": float(found.mean()), "left_hand_detected": float(hands[:, 0].mean()),
             "right_hand_detected": float(hands[:, 1].mean()), "fps_assumed": fps_assumed,

@@ -50,6 +50,24 @@ def test_mp4_check_reads_frames_and_refuses_a_file_without_moov(tmp_path):
         outputs.mp4_frames(p)
 
 
+def test_leftovers_of_a_killed_clip_are_removed_but_not_another_clips_that_shares_its_prefix(tmp_path):
+    from model_runtime import atomic
+
+    mine = [outputs.partial_path(tmp_path / n) for n in ("hello.mp4", "hello_frames", "hello_sheet.png")]
+    mine.append(tmp_path / "..hello_sheet.partial.123.cell.png")  # a contact sheet's cell
+    mine.append(atomic._temp_beside(tmp_path / "hello_frames", "old"))  # a folder moved aside by commit
+    theirs = [outputs.partial_path(tmp_path / n) for n in ("hello_world.mp4", "hello_world_frames")]
+    theirs.append(atomic._temp_beside(tmp_path / "hello_world_frames", "old"))
+    finals = [tmp_path / n for n in ("hello.mp4", "hello.npz", "hello_world.mp4")]
+    for p in mine + theirs + finals:
+        p.write_bytes(b"x") if p.suffix else p.mkdir()
+    outputs.remove_partials(tmp_path, "hello")
+    assert not [p.name for p in mine if p.exists()]
+    assert all(p.exists() for p in theirs + finals)
+    outputs.remove_partials(tmp_path, "[h]ello*")  # glob characters in a name match only themselves
+    assert all(p.exists() for p in theirs + finals)
+
+
 def test_a_record_is_trusted_only_while_the_files_match_it(tmp_path):
     settings = {"width": 640}
     (tmp_path / "hello.mp4").write_bytes(tiny_mp4(10))

@@ -156,6 +156,9 @@ def main(argv=None) -> int:
 
 
 def _blender_command(argv) -> int:
+    from ..runtime_bridge import deps
+
+    deps.activate()  # inside Blender, torch and the rest live in the add-on's dependency folder
     try:
         return main(argv)
     except SystemExit as e:  # argparse exits on --help and on bad arguments

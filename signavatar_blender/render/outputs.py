@@ -15,6 +15,7 @@ where the next run of the clip finds and removes them (:func:`remove_partials`).
 
 from __future__ import annotations
 
+import glob
 import shutil
 import struct
 from pathlib import Path
@@ -22,6 +23,8 @@ from pathlib import Path
 from ..runtime_bridge import atomic
 
 PARTIAL = ".partial"
+FRAMES = "_frames"  # <name>_frames/: the PNG frames
+SHEET = "_sheet"  # <name>_sheet.png: the contact sheet
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
 
 
@@ -31,9 +34,15 @@ def partial_path(final: Path) -> Path:
 
 
 def remove_partials(out_dir: Path, name: str) -> None:
-    """Delete what a killed earlier run of ``name`` left under temporary names (a partial output, or an old
-    output folder moved aside by :func:`commit`)."""
-    leftovers = [*Path(out_dir).glob(f".{name}*{PARTIAL}*"), *Path(out_dir).glob(f".{name}*.old*")]
+    """Delete what a killed earlier run of ``name`` left under temporary names (a partial output, a contact
+    sheet's cell, or an old output moved aside by :func:`commit`). Only ``name``'s own outputs are matched,
+    never those of another clip whose name starts the same (``hello`` vs ``hello_world``)."""
+    out_dir = Path(out_dir)
+    leftovers = []
+    for stem in (name, f"{name}{FRAMES}", f"{name}{SHEET}"):
+        s = glob.escape(stem)
+        leftovers += [*out_dir.glob(f".{s}{PARTIAL}*"), *out_dir.glob(f"..{s}{PARTIAL}.*.cell.png"),
+                      *out_dir.glob(f".{s}.*.old*")]
     for p in leftovers:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)

@@ -232,7 +232,7 @@ class ClipRenderer:
                 raise RuntimeError(f"Blender wrote {frames} video frames for {name}, expected {last}")
             pairs.append((tmp_video, video))
             if s.png_frames:
-                folder = out / f"{name}_frames"
+                folder = out / f"{name}{outputs.FRAMES}"
                 tmp_folder = outputs.partial_path(folder)
                 tmp_folder.mkdir()
                 scn.output_png(self.scene, str(tmp_folder / "frame_####"))
@@ -242,7 +242,7 @@ class ClipRenderer:
                     raise RuntimeError(f"Blender wrote {got} PNG frames for {name}, expected {last}")
                 pairs.append((tmp_folder, folder))
             if s.contact_sheet:
-                sheet_path = out / f"{name}_sheet.png"
+                sheet_path = out / f"{name}{outputs.SHEET}.png"
                 tmp_sheet = outputs.partial_path(sheet_path)
                 self.contact_sheet(tmp_sheet, last, label, spans)
                 pairs.append((tmp_sheet, sheet_path))

@@ -159,6 +159,7 @@ def test_bad_arguments_stop_before_rendering(batch, tmp_path):
 
 
 def test_the_add_on_registers_the_blender_command_line():
+    import bpy  # noqa: F401, I001 - bpy first: it puts Blender's script modules (addon_utils) on sys.path
     import addon_utils
 
     from conftest import ADDON
@@ -171,6 +172,13 @@ def test_the_add_on_registers_the_blender_command_line():
         assert cli._blender_command(["render", "--help"]) == 0
     assert "--shard" in out.getvalue()
     assert cli._blender_command(["render", "--engine", "povray"]) == 2
+    # the command puts the add-on's dependency folder (torch, ...) on sys.path before it runs
+    deps = sub("signavatar_blender.runtime_bridge.deps")
+    folder = deps.deps_dir(create=True)
+    while str(folder) in sys.path:
+        sys.path.remove(str(folder))
+    assert cli._blender_command(["render", "--engine", "povray"]) == 2
+    assert str(folder) in sys.path
     addon_utils.disable(ADDON, default_set=True)
     assert cli._cli_handle is None
 

@@ -202,7 +202,7 @@ class Generator:
         if prior == "gloss" and rows is not None:
             z, frames = self._m.prior.sample(rows, g, float(temperature))
             return z.to(self.device), np.clip(frames, 2, self.max_frames)
-        return (torch.randn((n, self._m.config.net.d_model), generator=g) * float(temperature)).to(self.device), None
+        return (torch.randn((n, self._m.config.net.z_dim), generator=g) * float(temperature)).to(self.device), None
 
     def _motions(self, poses: list[np.ndarray], gloss: str, source: str) -> list[SignMotion]:
         return [SignMotion(poses=p, trans=np.zeros((len(p), 3), np.float32), fps=self.fps, gloss=gloss,

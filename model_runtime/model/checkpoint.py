@@ -113,6 +113,31 @@ def load_state_dict(path, net) -> dict:
     return {k: v.to(expected[k].dtype) for k, v in state.items()}
 
 
+def load_matching(path, net) -> list[str]:
+    """Copy into ``net`` every tensor of ``model.safetensors`` whose name and shape ``net`` also has (a
+    warm start into a network that differs from the saved one only in its latent); returns the names of
+    ``net``'s tensors that kept their fresh initialisation."""
+    import torch
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise SignAvatarError(f"{path}: not a readable safetensors file ({e})") from None
+    if meta.get("format") != FORMAT:
+        raise SignAvatarError(f"{path}: weights were not written by SignAvatar (format {meta.get('format')!r})")
+    own = net.state_dict()
+    keep = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and v.shape == own[k].shape}
+    bad = [k for k, v in keep.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise SignAvatarError(f"{path}: non-finite values in {bad[:5]}")
+    net.load_state_dict(keep, strict=False)
+    return sorted(set(own) - set(keep))
+
+
 def load_model(folder, device: str = "cpu") -> LoadedModel:
     """Load a model folder for inference (``eval()`` mode); bad folders are refused with what is wrong."""
     folder = Path(folder)
@@ -133,5 +158,5 @@ def load_model(folder, device: str = "cpu") -> LoadedModel:
     table = GlossTable.load(folder, cfg.encoder.dim)
     prior = None
     if (folder / PRIOR_FILE).is_file():
-        prior = GlossPrior.load(folder / PRIOR_FILE, cfg.net.d_model, len(table), cfg.motion.max_frames)
+        prior = GlossPrior.load(folder / PRIOR_FILE, cfg.net.z_dim, len(table), cfg.motion.max_frames)
     return LoadedModel(config=cfg, net=net, normalizer=normalizer, table=table, folder=folder, prior=prior)

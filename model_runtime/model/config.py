@@ -69,6 +69,16 @@ class NetConfig:
     # decoder memory: z + bias(embedding) mapped to this many tokens (1 = ACTOR's single token;
     # more let each output frame attend to a different part of the latent)
     memory_tokens: int = 1
+    # temporal latent: > 1 splits the clip's duration into this many equal parts, each with its own
+    # latent of ``latent_dim`` values (z is their concatenation, K x latent_dim wide), and the decoder
+    # reads one memory token per part (then memory_tokens must be 1). 1 = one latent for the whole clip.
+    latent_tokens: int = 1
+    latent_dim: int = 0  # width of each part's latent; 0 = d_model (the only choice with one latent)
+
+    @property
+    def z_dim(self) -> int:
+        """Width of the latent z the prior samples and the decoder reads."""
+        return self.latent_tokens * (self.latent_dim or self.d_model)
 
 
 @dataclass(frozen=True)
@@ -164,6 +174,13 @@ def validate(cfg: ModelConfig) -> list[str]:
         out.append(f"net.mask_token must be 'learned' or 'zeros', got {n.mask_token!r}")
     if not 1 <= n.memory_tokens <= 64:
         out.append(f"net.memory_tokens must be from 1 to 64, got {n.memory_tokens}")
+    if not 1 <= n.latent_tokens <= 64 or n.latent_dim < 0:
+        out.append(f"net.latent_tokens must be from 1 to 64 and latent_dim >= 0, got {n.latent_tokens} and "
+                   f"{n.latent_dim}")
+    elif n.latent_tokens > 1 and n.memory_tokens != 1:
+        out.append("net.memory_tokens must be 1 with a temporal latent (latent_tokens > 1: one memory token per part)")
+    elif n.latent_tokens == 1 and n.latent_dim not in (0, n.d_model):
+        out.append("net.latent_dim is d_model with one latent (latent_tokens 1); set it to 0")
     if min(n.enc_layers, n.dec_layers, n.ff_dim, n.mlp_hidden) < 1 or not 0 <= n.dropout < 1:
         out.append("net layer counts and widths must be >= 1, dropout in [0, 1)")
     if cfg.encoder.kind not in ("minilm", "clip") or cfg.encoder.dim < 1:

@@ -16,6 +16,17 @@ token (ACTOR), or with ``memory_tokens`` = K > 1 a Linear(D, K x D) map of it in
 (plus a learned embedding per token), so that cross-attention can pick a different part of
 the latent for each frame; queries = T sinusoidal time encodings; TransformerDecoder
 (padding mask, no causal mask); Linear(D, F) head.
+
+Temporal latent (``latent_tokens`` = K > 1, L = ``latent_dim``): the clip's duration is split into K
+equal parts (frame t of a clip of n frames is in part floor(K t / n)); the encoder's frame outputs are
+averaged per part and a Linear(D, 2L) gives each part's mu and log Sigma, so z is (B, K x L), part k
+first. The decoder's memory is K tokens, Linear(L, D) of each part's latent + bias(embedding) + the
+embedding of the part's centre phase (k + 1/2) / K; the queries get the embedding of their own phase
+t / (n - 1) added to the time encodings. One phase embedding (Fourier features of the phase ->
+Linear) serves both, so a frame finds the parts around it. Any decoded length plays the whole sign:
+the parts follow the phase, not the frame number. A single latent must summarise the whole clip,
+and a decoder reading it through positional queries alone averages out fast, repeated or late
+movements; a latent per part keeps them where they happen.
 """
 
 from __future__ import annotations
@@ -39,6 +50,24 @@ def sinusoidal_table(length: int, dim: int) -> torch.Tensor:
     return table
 
 
+PHASE_FREQUENCIES = 8
+
+
+def phase_features(phase: torch.Tensor) -> torch.Tensor:
+    """(...,) phases in [0, 1] -> (..., 2 x PHASE_FREQUENCIES) sines and cosines of pi f phase, f = 1..8."""
+    f = torch.arange(1, PHASE_FREQUENCIES + 1, dtype=phase.dtype, device=phase.device)
+    a = torch.pi * phase[..., None] * f
+    return torch.cat([torch.sin(a), torch.cos(a)], dim=-1)
+
+
+def frame_phases(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """valid (B, T) bool (a prefix of each row) -> phase t / (n - 1) of every frame (B, T) in [0, 1], and
+    the clip lengths n (B,)."""
+    n = valid.sum(1)
+    t = torch.arange(valid.shape[1], device=valid.device, dtype=torch.float32)
+    return (t[None] / (n[:, None] - 1).clamp(min=1)).clamp(max=1.0), n
+
+
 def mlp3(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
                          nn.Linear(hidden, d_out))
@@ -47,9 +76,9 @@ def mlp3(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
 @dataclass
 class CVAEOutput:
     recon: torch.Tensor  # (B, T, F) normalised features of every frame
-    mu: torch.Tensor  # (B, D)
-    logvar: torch.Tensor  # (B, D)
-    z: torch.Tensor  # (B, D)
+    mu: torch.Tensor  # (B, Z), Z = cfg.z_dim (D with one latent)
+    logvar: torch.Tensor  # (B, Z)
+    z: torch.Tensor  # (B, Z)
 
 
 class SignCVAE(nn.Module):
@@ -78,12 +107,19 @@ class SignCVAE(nn.Module):
         if cfg.memory_tokens > 1:
             self.memory_map = nn.Linear(D, cfg.memory_tokens * D)
             self.memory_embed = nn.Parameter(torch.randn(cfg.memory_tokens, D) * 0.02)
+        self.parts = cfg.latent_tokens
+        if self.parts > 1:
+            L = cfg.latent_dim or D
+            self.latent_dim = L
+            self.part_stats = nn.Linear(D, 2 * L)
+            self.latent_up = nn.Linear(L, D)
+            self.phase_in = nn.Linear(2 * PHASE_FREQUENCIES, D)
         self.head = nn.Linear(D, feat_dim)
         self.register_buffer("positions", sinusoidal_table(max_frames + 2, D), persistent=False)
 
     def encode(self, x: torch.Tensor, valid: torch.Tensor, emb: torch.Tensor,
                frame_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, T, F) normalised, valid (B, T) bool, emb (B, E), frame_mask (B, T) bool -> mu, logvar (B, D)."""
+        """x (B, T, F) normalised, valid (B, T) bool, emb (B, E), frame_mask (B, T) bool -> mu, logvar (B, Z)."""
         B, T, _ = x.shape
         h = self.frame_in(x)
         if frame_mask is not None:
@@ -95,15 +131,28 @@ class SignCVAE(nn.Module):
         pad = torch.cat([torch.zeros(B, 2, dtype=torch.bool, device=x.device), ~valid], dim=1)
         out = self.encoder(tokens, src_key_padding_mask=pad)
         clamp = self.cfg.logvar_clamp
-        return out[:, 0], out[:, 1].clamp(-clamp, clamp)
+        if self.parts == 1:
+            return out[:, 0], out[:, 1].clamp(-clamp, clamp)
+        _, n = frame_phases(valid)
+        part = (torch.arange(T, device=x.device)[None] * self.parts // n[:, None].clamp(min=1)).clamp(max=self.parts - 1)
+        w = nn.functional.one_hot(part, self.parts).to(out.dtype) * valid[..., None].to(out.dtype)  # (B, T, K)
+        pooled = torch.einsum("btk,btd->bkd", w / w.sum(1, keepdim=True).clamp(min=1), out[:, 2:])
+        mu, logvar = self.part_stats(pooled).chunk(2, dim=-1)
+        return mu.flatten(1), logvar.clamp(-clamp, clamp).flatten(1)
 
     def decode(self, z: torch.Tensor, emb: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        """z (B, D), emb (B, E), valid (B, T) bool -> (B, T, F) normalised features."""
+        """z (B, Z), emb (B, E), valid (B, T) bool -> (B, T, F) normalised features."""
         B, T = valid.shape
-        memory = (z + self.cond_bias(emb))[:, None, :]
-        if self.cfg.memory_tokens > 1:
-            memory = self.memory_map(memory).view(B, self.cfg.memory_tokens, -1) + self.memory_embed
         queries = self.positions[:T].expand(B, T, -1)
+        if self.parts > 1:
+            centres = (torch.arange(self.parts, device=z.device, dtype=torch.float32) + 0.5) / self.parts
+            memory = (self.latent_up(z.view(B, self.parts, self.latent_dim)) + self.cond_bias(emb)[:, None]
+                      + self.phase_in(phase_features(centres)))
+            queries = queries + self.phase_in(phase_features(frame_phases(valid)[0]))
+        else:
+            memory = (z + self.cond_bias(emb))[:, None, :]
+            if self.cfg.memory_tokens > 1:
+                memory = self.memory_map(memory).view(B, self.cfg.memory_tokens, -1) + self.memory_embed
         out = self.decoder(queries, memory, tgt_key_padding_mask=~valid)
         return self.head(out)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..atomic import write_text
+from ..errors import SignAvatarError
 
 if TYPE_CHECKING:
     from ..model.config import ModelConfig
@@ -126,12 +127,10 @@ def _model(r: _Run) -> list[str]:
                       "the training mean/std (`normalizer.safetensors`)"],
             ["clips", f"resampled to {m.fps:g} fps (slerp), centre-cropped to {m.max_frames} frames"
                       + (f", then time-normalised to {m.phase_frames} frames" if m.phase_frames else "")],
-            ["network", f"d_model {n.d_model} (= latent size), {n.enc_layers} encoder + {n.dec_layers} decoder "
+            ["network", f"d_model {n.d_model}, {n.enc_layers} encoder + {n.dec_layers} decoder "
                         f"layers, {n.heads} heads, FF {n.ff_dim}, dropout {n.dropout}, semantic MLP "
                         f"{enc.dim}->{n.mlp_hidden}->{n.mlp_hidden}->{n.cond_dim} (encoder) / "
-                        f"->{n.d_model} (decoder bias); decoder memory "
-                        + (f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1
-                           else "one token z + bias")],
+                        f"->{n.d_model} (decoder bias); " + _latent(n)],
             ["parameters", f"{n_params:,}" if n_params else "?"],
             ["weights", f"`model.safetensors` ({t.save_dtype}); folder {size:.1f} MiB"],
             ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
@@ -149,11 +148,34 @@ def _model(r: _Run) -> list[str]:
                           + (", bfloat16 autocast forward pass" if t.precision == "bfloat16" else "")
                           + (f", at most {t.max_clips_per_gloss} clips per gloss per epoch"
                              if t.max_clips_per_gloss else "")],
-            ["initial weights", f"warm start from `{t.init_from}` (its weights and normaliser; fresh "
-                                "optimiser, schedule and curriculum)" if t.init_from else "random"],
+            ["initial weights", _initial_weights(r.cfg)],
             ["free text", f"spelling normalisation, else {enc.id} cosine >= {r.cfg.match_threshold:g} "
                           "to a known gloss, else refused with suggestions"]]
     return ["", "## Model", "", _table(rows, ["", ""])]
+
+
+def _latent(n) -> str:
+    if n.latent_tokens > 1:
+        return (f"temporal latent: {n.latent_tokens} parts of the clip's duration x {n.latent_dim or n.d_model} "
+                f"values (z {n.z_dim} wide), one decoder memory token per part")
+    return f"latent z of {n.d_model} values; decoder memory " + (
+        f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1 else "one token z + bias")
+
+
+def _initial_weights(cfg) -> str:
+    t = cfg.train
+    if not t.init_from:
+        return "random"
+    what = "its weights and normaliser"
+    try:
+        from ..model.config import ModelConfig
+        from .setup import init_folder
+
+        if ModelConfig.load(init_folder(cfg) / "config.json").net != cfg.net:
+            what = "its normaliser and every tensor of the same name and shape; the new latent's layers random"
+    except SignAvatarError:
+        what += " (that folder is no longer there to compare)"
+    return f"warm start from `{t.init_from}` ({what}; fresh optimiser, schedule and curriculum)"
 
 
 def _losses(r: _Run) -> list[str]:

@@ -15,6 +15,7 @@ import argparse
 _FIELDS = [
     ("--fps", "motion", "fps"), ("--max-frames", "motion", "max_frames"), ("--phase-frames", "motion", "phase_frames"),
     ("--memory-tokens", "net", "memory_tokens"), ("--fk-vel-weight", "train", "fk_vel_weight"),
+    ("--latent-tokens", "net", "latent_tokens"), ("--latent-dim", "net", "latent_dim"),
     ("--d-model", "net", "d_model"), ("--cond-dim", "net", "cond_dim"), ("--mlp-hidden", "net", "mlp_hidden"),
     ("--enc-layers", "net", "enc_layers"), ("--dec-layers", "net", "dec_layers"), ("--heads", "net", "heads"),
     ("--ff-dim", "net", "ff_dim"), ("--dropout", "net", "dropout"), ("--mask-token", "net", "mask_token"),

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SignAvatarError
-from ..model.checkpoint import LOG_FILE, WEIGHTS_FILE, build_net, load_state_dict, save_model
+from ..model.checkpoint import (CONFIG_FILE, LOG_FILE, WEIGHTS_FILE, build_net, load_matching, load_state_dict,
+                                save_model)
 from ..model.config import ModelConfig
 from .data import collate, epoch_batches
 from .posteriors import fit_prior, validation_figures
@@ -199,7 +200,14 @@ def _build_trainer(run: Path, setup: Setup, resume: bool, device: str, dist: _Di
         start_epoch, steps_per_epoch = load_state(run, net, optimizer, device)
     else:
         if tc.init_from:
-            net.load_state_dict(load_state_dict(init_folder(setup.cfg) / WEIGHTS_FILE, net))
+            folder = init_folder(setup.cfg)
+            if ModelConfig.load(folder / CONFIG_FILE).net == setup.cfg.net:
+                net.load_state_dict(load_state_dict(folder / WEIGHTS_FILE, net))
+            else:  # a new latent on a trained network: the rest is copied, the latent's layers start fresh
+                fresh = load_matching(folder / WEIGHTS_FILE, net)
+                if dist.rank == 0:
+                    print(f"warm start from {folder.name}: new latent, {len(fresh)} tensors start fresh "
+                          f"({', '.join(fresh[:6])}{' ...' if len(fresh) > 6 else ''})", flush=True)
         if dist.rank == 0:
             start_folder(run, setup.ds)
     model = net

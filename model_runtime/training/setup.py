@@ -135,8 +135,9 @@ def init_folder(cfg: ModelConfig) -> Path:
         raise SignAvatarError(f"--init-from {cfg.train.init_from}: not a model folder (no {CONFIG_FILE} and "
                               f"{WEIGHTS_FILE})")
     init = ModelConfig.load(folder / CONFIG_FILE)
-    problems = [f"{part} differs" for part, a, b in (("motion", init.motion, cfg.motion), ("net", init.net, cfg.net))
-                if a != b]
+    problems = ["motion differs"] if init.motion != cfg.motion else []
+    if not same_but_latent(init, cfg):
+        problems.append("net differs (beyond latent_tokens, latent_dim and memory_tokens)")
     if (init.encoder.kind, init.encoder.name, init.encoder.dim, init.encoder.text_template) != \
             (cfg.encoder.kind, cfg.encoder.name, cfg.encoder.dim, cfg.encoder.text_template):
         problems.append(f"encoder {init.encoder.id} != {cfg.encoder.id}")
@@ -145,6 +146,13 @@ def init_folder(cfg: ModelConfig) -> Path:
                               + "; ".join(problems) + "); pass the same motion and network options it was "
                               "trained with (see its config.json)")
     return folder
+
+
+def same_but_latent(init: ModelConfig, cfg: ModelConfig) -> bool:
+    """The two networks differ at most in their latent (a warm start then copies every other tensor)."""
+    n = cfg.net
+    return replace(init.net, latent_tokens=n.latent_tokens, latent_dim=n.latent_dim,
+                   memory_tokens=n.memory_tokens) == n
 
 
 def start_folder(run: Path, ds: SignDataset) -> None:

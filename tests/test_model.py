@@ -175,6 +175,29 @@ def test_temporal_latent_has_a_latent_per_part_and_padding_never_leaks():
     assert torch.allclose(dec[1, :9], alone[0], atol=1e-4)
 
 
+def test_posterior_heads_start_as_the_identity_so_a_warm_start_keeps_the_models_function(tmp_path):
+    """With ``posterior_heads`` mu and log Sigma get their own Linear maps: at initialisation they pass the
+    encoder's tokens through unchanged, and a trained model loaded into the new network encodes as before."""
+    from dataclasses import replace
+
+    from model_runtime.model.checkpoint import load_matching, save_weights
+
+    plain = _net()
+    heads = SignCVAE(feat_dim=18, sem_dim=12, max_frames=24, cfg=replace(SMALL, posterior_heads=True)).eval()
+    x, emb = torch.randn(2, 12, 18), torch.randn(2, 12)
+    valid = torch.ones(2, 12, dtype=torch.bool)
+    save_weights(plain, tmp_path / "model.safetensors", "float32")
+    fresh = load_matching(tmp_path / "model.safetensors", heads)
+    assert fresh == ["logvar_head.bias", "logvar_head.weight", "mu_head.bias", "mu_head.weight"]
+    with torch.no_grad():
+        for a, b in zip(plain.encode(x, valid, emb), heads.encode(x, valid, emb)):
+            assert torch.allclose(a, b, atol=1e-6)
+        heads.logvar_head.bias -= 2.0  # now the log-variance moves on its own, mu stays
+        mu, logvar = heads.encode(x, valid, emb)
+        mu0, logvar0 = plain.encode(x, valid, emb)
+    assert torch.allclose(mu, mu0, atol=1e-6) and torch.allclose(logvar, (logvar0 - 2.0).clamp(min=-8), atol=1e-5)
+
+
 # ---- losses ----------------------------------------------------------------------------------------
 def test_losses_ignore_padding_and_kl_is_zero_at_the_prior():
     pred, tgt = torch.zeros(2, 5, 4), torch.zeros(2, 5, 4)
@@ -264,7 +287,7 @@ def test_temporal_latent_overfits_and_generates_whole_signs_at_any_length(tmp_pa
     from model_runtime.generation import Generator
     from model_runtime.training.loop import read_log
 
-    run = trained_run(tmp_path_factory.getbasetemp() / "model_runs", name="temporal", epochs=60,
+    run = trained_run(tmp_path_factory.getbasetemp() / "model_runs", name="temporal", epochs=40,
                       extra=("--latent-tokens", "4", "--latent-dim", "16"))
     log = read_log(run)
     assert log[-1]["recon"] < log[0]["recon"] / 10
@@ -343,7 +366,7 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
     assert main(["train", "--out", str(tmp_path / "t"), "--epochs", "1", "--save-every", "1", "--init-from",
                  str(tmp_path / "a"), *common, "--latent-tokens", "4", "--latent-dim", "8"]) == 0
     assert "6 tensors start fresh" in capsys.readouterr().out
-    assert "new latent's layers random" in (tmp_path / "t" / "MODEL_CARD.md").read_text()
+    assert "new latent's layers at their initialisation" in (tmp_path / "t" / "MODEL_CARD.md").read_text()
     assert ModelConfig.load(tmp_path / "t" / "config.json").net.z_dim == 32
 
 

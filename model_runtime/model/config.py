@@ -74,6 +74,9 @@ class NetConfig:
     # reads one memory token per part (then memory_tokens must be 1). 1 = one latent for the whole clip.
     latent_tokens: int = 1
     latent_dim: int = 0  # width of each part's latent; 0 = d_model (the only choice with one latent)
+    # one latent: mu and log Sigma through their own Linear(D, D) (identity at initialisation) instead of
+    # straight out of the encoder's final LayerNorm, whose gain and offset the two tokens share (see cvae.py)
+    posterior_heads: bool = False
 
     @property
     def z_dim(self) -> int:

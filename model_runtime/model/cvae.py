@@ -8,7 +8,12 @@ concatenated to every frame (C = ``cond_dim``). Two distribution tokens, mu and 
 linear maps of the same projected embedding and are put in front of the frames;
 sinusoidal positions are added to all T + 2 tokens; a TransformerEncoder runs with a
 padding mask; mu is read from token 0, log Sigma from token 1 (clamped to
-[-``logvar_clamp``, ``logvar_clamp``]). Curriculum-masked frames have their frame part
+[-``logvar_clamp``, ``logvar_clamp``]). Read straight from the encoder (ACTOR), both are outputs of
+its final LayerNorm, whose per-dimension gain and offset they share: log Sigma's mean over dimensions
+is pinned to mu's offset, so a trained model keeps wide posteriors (std ~0.7 per dimension against a
+spread of ~1 of the means across clips, v3) and its decoder, trained on that noise, averages motions.
+``posterior_heads`` adds a Linear(D, D) for each, initialised to the identity (a warm start from a
+model without them begins with exactly its function). Curriculum-masked frames have their frame part
 replaced by a learned vector (``mask_token="learned"``) or zeros before the concatenation.
 
 Decoder (non-autoregressive): memory = z + bias(embedding) with bias a 3-layer MLP: one
@@ -107,6 +112,11 @@ class SignCVAE(nn.Module):
         if cfg.memory_tokens > 1:
             self.memory_map = nn.Linear(D, cfg.memory_tokens * D)
             self.memory_embed = nn.Parameter(torch.randn(cfg.memory_tokens, D) * 0.02)
+        if cfg.posterior_heads:
+            self.mu_head, self.logvar_head = nn.Linear(D, D), nn.Linear(D, D)
+            for head in (self.mu_head, self.logvar_head):
+                nn.init.eye_(head.weight)
+                nn.init.zeros_(head.bias)
         self.parts = cfg.latent_tokens
         if self.parts > 1:
             L = cfg.latent_dim or D
@@ -132,7 +142,10 @@ class SignCVAE(nn.Module):
         out = self.encoder(tokens, src_key_padding_mask=pad)
         clamp = self.cfg.logvar_clamp
         if self.parts == 1:
-            return out[:, 0], out[:, 1].clamp(-clamp, clamp)
+            mu, logvar = out[:, 0], out[:, 1]
+            if self.cfg.posterior_heads:
+                mu, logvar = self.mu_head(mu), self.logvar_head(logvar)
+            return mu, logvar.clamp(-clamp, clamp)
         _, n = frame_phases(valid)
         part = (torch.arange(T, device=x.device)[None] * self.parts // n[:, None].clamp(min=1)).clamp(max=self.parts - 1)
         w = nn.functional.one_hot(part, self.parts).to(out.dtype) * valid[..., None].to(out.dtype)  # (B, T, K)

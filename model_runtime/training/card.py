@@ -158,8 +158,9 @@ def _latent(n) -> str:
     if n.latent_tokens > 1:
         return (f"temporal latent: {n.latent_tokens} parts of the clip's duration x {n.latent_dim or n.d_model} "
                 f"values (z {n.z_dim} wide), one decoder memory token per part")
-    return f"latent z of {n.d_model} values; decoder memory " + (
-        f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1 else "one token z + bias")
+    return f"latent z of {n.d_model} values" + (" (own mu / log Sigma heads)" if n.posterior_heads else "") + \
+        "; decoder memory " + (f"{n.memory_tokens} tokens mapped from z + bias" if n.memory_tokens > 1
+                               else "one token z + bias")
 
 
 def _initial_weights(cfg) -> str:
@@ -172,7 +173,8 @@ def _initial_weights(cfg) -> str:
         from .setup import init_folder
 
         if ModelConfig.load(init_folder(cfg) / "config.json").net != cfg.net:
-            what = "its normaliser and every tensor of the same name and shape; the new latent's layers random"
+            what = ("its normaliser and every tensor of the same name and shape; the new latent's layers at their "
+                    "initialisation")
     except SignAvatarError:
         what += " (that folder is no longer there to compare)"
     return f"warm start from `{t.init_from}` ({what}; fresh optimiser, schedule and curriculum)"

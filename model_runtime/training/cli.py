@@ -16,6 +16,7 @@ _FIELDS = [
     ("--fps", "motion", "fps"), ("--max-frames", "motion", "max_frames"), ("--phase-frames", "motion", "phase_frames"),
     ("--memory-tokens", "net", "memory_tokens"), ("--fk-vel-weight", "train", "fk_vel_weight"),
     ("--latent-tokens", "net", "latent_tokens"), ("--latent-dim", "net", "latent_dim"),
+    ("--posterior-heads", "net", "posterior_heads"),
     ("--d-model", "net", "d_model"), ("--cond-dim", "net", "cond_dim"), ("--mlp-hidden", "net", "mlp_hidden"),
     ("--enc-layers", "net", "enc_layers"), ("--dec-layers", "net", "dec_layers"), ("--heads", "net", "heads"),
     ("--ff-dim", "net", "ff_dim"), ("--dropout", "net", "dropout"), ("--mask-token", "net", "mask_token"),
@@ -27,6 +28,14 @@ _FIELDS = [
     ("--save-every", "train", "save_every"), ("--save-dtype", "train", "save_dtype"),
     ("--precision", "train", "precision"), ("--init-from", "train", "init_from"),
 ]
+
+
+def _yes_no(text: str) -> bool:
+    """A true/false option's value: true/false, yes/no, on/off or 1/0."""
+    value = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if text.lower() not in value:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return value[text.lower()]
 
 
 def command_from_config(cfg, data, out, device: str = "auto", threads: int = 2,
@@ -97,7 +106,8 @@ def register(sub) -> None:
     defaults = {"motion": MotionSpec(), "net": NetConfig(), "train": TrainConfig()}
     for flag, section, name in _FIELDS:
         default = getattr(defaults[section], name)
-        p.add_argument(flag, type=type(default), default=None, help=f"{section}.{name} (default {default})")
+        kind = _yes_no if isinstance(default, bool) else type(default)
+        p.add_argument(flag, type=kind, default=None, help=f"{section}.{name} (default {default})")
     p.set_defaults(func=run)
 
 

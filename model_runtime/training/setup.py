@@ -137,7 +137,7 @@ def init_folder(cfg: ModelConfig) -> Path:
     init = ModelConfig.load(folder / CONFIG_FILE)
     problems = ["motion differs"] if init.motion != cfg.motion else []
     if not same_but_latent(init, cfg):
-        problems.append("net differs (beyond latent_tokens, latent_dim and memory_tokens)")
+        problems.append("net differs (beyond latent_tokens, latent_dim, memory_tokens and posterior_heads)")
     if (init.encoder.kind, init.encoder.name, init.encoder.dim, init.encoder.text_template) != \
             (cfg.encoder.kind, cfg.encoder.name, cfg.encoder.dim, cfg.encoder.text_template):
         problems.append(f"encoder {init.encoder.id} != {cfg.encoder.id}")
@@ -151,8 +151,8 @@ def init_folder(cfg: ModelConfig) -> Path:
 def same_but_latent(init: ModelConfig, cfg: ModelConfig) -> bool:
     """The two networks differ at most in their latent (a warm start then copies every other tensor)."""
     n = cfg.net
-    return replace(init.net, latent_tokens=n.latent_tokens, latent_dim=n.latent_dim,
-                   memory_tokens=n.memory_tokens) == n
+    return replace(init.net, latent_tokens=n.latent_tokens, latent_dim=n.latent_dim, memory_tokens=n.memory_tokens,
+                   posterior_heads=n.posterior_heads) == n
 
 
 def start_folder(run: Path, ds: SignDataset) -> None:

@@ -355,7 +355,13 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
     assert (tmp_path / "b" / "normalizer.safetensors").read_bytes() == \
         (tmp_path / "a" / "normalizer.safetensors").read_bytes()
     cfg = ModelConfig.load(tmp_path / "b" / "config.json")
-    assert cfg.train.init_from and "warm start from" in (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    card = (tmp_path / "b" / "MODEL_CARD.md").read_text()
+    assert cfg.train.init_from and "warm start from" in card
+    # the card reproduces both stages: a's own training command, then b's warm start from it
+    reproduce = card.split("## Reproduce")[1].split("```")[1]
+    assert reproduce.count("model_runtime train") == 2 and "the model this one starts from" in reproduce
+    first, second = [line for line in reproduce.splitlines() if line.startswith("python -m model_runtime train")]
+    assert "--epochs 30" in first and "--init-from" not in first and "--init-from" in second
     assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "a"),
                  *common, "--d-model", "48"]) == 2  # another width: refused before anything is written
     assert not (tmp_path / "c" / "config.json").exists()

@@ -109,11 +109,30 @@ def _reproduce(r: _Run, command: list[str], seconds: float, device: str, threads
     cpu = sum(rec.get("cpu_seconds", 0.0) for rec in r.log)
     cpu_note = f" ({cpu / 60:.1f} CPU-minutes in the training loop)" if cpu else ""
     build = _build_command(r.dataset_card.get("settings", {}), r.cfg.dataset.get("path", "DATA"))
-    return ["", "## Reproduce", "", "```bash"] + ([build] if build else []) + [shlex.join(command), "```", "",
+    return ["", "## Reproduce", "", "```bash"] + ([build] if build else []) + _warm_start_command(r) + [
+        shlex.join(command), "```", "",
             f"Trained in {seconds / 60:.1f} min wall{cpu_note} on {device} ({threads} torch threads, "
             f"{platform.processor() or 'cpu'}, "
             f"Python {platform.python_version()}); seed {r.cfg.train.seed}. Same data + command + seed -> the same "
             "weights on the same hardware and torch build."]
+
+
+def _warm_start_command(r: _Run) -> list[str]:
+    """The training command of the model this run was warm-started from (from that folder's config), so the
+    card reproduces both stages; nothing when the run started from random weights or that folder is gone."""
+    t = r.cfg.train
+    if not t.init_from:
+        return []
+    from ..model.config import ModelConfig
+    from .cli import command_from_config
+    from .setup import init_folder
+
+    try:
+        first = ModelConfig.load(init_folder(r.cfg) / "config.json")
+    except SignAvatarError:
+        return [f"# (warm start from {t.init_from}: that folder is not here to read its own command)"]
+    cmd = command_from_config(first, first.dataset.get("path", r.cfg.dataset.get("path", "DATA")), t.init_from)
+    return [f"# the model this one starts from (--init-from {t.init_from}):", shlex.join(cmd)]
 
 
 def _model(r: _Run) -> list[str]:

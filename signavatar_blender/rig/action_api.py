@@ -78,7 +78,9 @@ def add_nla_strip(obj: bpy.types.Object, target: ActionTarget, track_name: str, 
                   name: str) -> bpy.types.NlaStrip:
     """Put the action on ``obj``'s NLA track ``track_name`` (created if needed) at frame ``start``.
 
-    A new track is added on top when the strip would overlap one already on that track.
+    A new track is added on top when the strip would overlap one already on that track. Only tracks
+    of that name above every other track are used: a track above the strip (a user's action pushed
+    down after earlier signs, :func:`push_down_active`) would override the channels it keys.
     """
     adt = obj.animation_data or obj.animation_data_create()
     first, last = target.action.frame_range
@@ -89,7 +91,9 @@ def add_nla_strip(obj: bpy.types.Object, target: ActionTarget, track_name: str, 
 
     # the first track of that name with room, else a new one on top of them (checked here rather than
     # by catching strips.new's failure, which Blender also prints as an "Error:" line on the console)
-    named = [t for t in adt.nla_tracks if t.name == track_name]
+    tracks = list(adt.nla_tracks)  # bottom to top
+    floor = max((i for i, t in enumerate(tracks) if t.name != track_name), default=-1)
+    named = [t for t in tracks[floor + 1:] if t.name == track_name]
     track = next((t for t in named if free(t)), None)
     if track is None:
         track = adt.nla_tracks.new(prev=named[-1]) if named else adt.nla_tracks.new()

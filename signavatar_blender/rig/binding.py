@@ -207,12 +207,12 @@ def bind(obj, mapping: mapping_mod.Mapping | None = None, smplx_problem: str = "
 def channels(binding: RetargetBinding, motion):
     """``(quaternions (T, J, 4) WXYZ, root locations (T, 3) or None, constant channels)`` for ``motion``.
 
-    Constant channels: ``(data path, value, group)`` for the rig settings held while signing.
+    Constant channels: ``(data path, index, value, group)`` for the rig settings held while signing.
     """
     quats = rm.bone_quaternions(binding.plan, motion.poses)
     loc = rm.root_locations(binding.plan, motion.trans) if binding.translate else None
     const = [(f'pose.bones["{bpy.utils.escape_identifier(s.bone)}"]["{bpy.utils.escape_identifier(s.prop)}"]',
-              s.value, s.bone) for s in binding.settings]
+              0, s.value, s.bone) for s in binding.settings]
     return quats, loc, const
 
 

@@ -100,11 +100,29 @@ def _write(fc, frames: np.ndarray, values: np.ndarray) -> None:
     fc.update()  # sorts the keys and computes their handles (new keys use the user's interpolation type)
 
 
+def rest_channels(obj, bones, located: str | None) -> list:
+    """``(data path, index, value, group)`` holding ``bones`` at their rest location and scale 1.
+
+    An NLA strip in REPLACE mode replaces only the channels its action has: without these, a take's
+    location and scale keys on a track below (an imported FBX's, pushed down by :func:`key_motion`)
+    would still move the sign's bones. ``located``: the bone whose location the sign keys itself;
+    a connected bone's location is skipped (Blender ignores it).
+    """
+    out = []
+    for bone in bones:
+        esc = bpy.utils.escape_identifier(bone)
+        if bone != located and not obj.data.bones[bone].use_connect:
+            out += [(f'pose.bones["{esc}"].location', c, 0.0, bone) for c in range(3)]
+        out += [(f'pose.bones["{esc}"].scale', c, 1.0, bone) for c in range(3)]
+    return out
+
+
 def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTarget:
     """A new action with the whole motion on ``binding``'s bones (frames 0 .. T-1).
 
-    Every keyed bone gets all four quaternion channels over the whole clip; bones the binding does
-    not cover get none.
+    Every keyed bone gets all four quaternion channels over the whole clip, and its rest location and
+    scale (:func:`rest_channels`), so the sign defines the bone's whole pose whatever lies under its
+    strip (a take pushed down from the rig); bones the binding does not cover get none.
     """
     const = []
     if isinstance(binding, RigBinding):
@@ -118,6 +136,7 @@ def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTar
 
         quats, loc, const = retarget.channels(binding, motion)
         root = binding.root_bone
+    const = const + rest_channels(binding.obj, binding.bones, root if loc is not None else None)
     frames = np.arange(len(quats), dtype=np.float32)
     target = action_api.new_action(name, binding.obj)
     for j, bone in enumerate(binding.bones):
@@ -128,9 +147,8 @@ def build_action(binding: RigBinding, motion, name: str) -> action_api.ActionTar
         path = f'pose.bones["{bpy.utils.escape_identifier(root)}"].location'
         for c in range(3):
             _write(action_api.new_fcurve(target, path, c, root), frames, loc[:, c])
-    ends = frames[[0, -1]] if len(frames) > 1 else frames[:1]
-    for path, value, group in const:  # rig settings held while the sign plays (e.g. Rigify's IK/FK switch)
-        _write(action_api.new_fcurve(target, path, 0, group), ends, np.full(len(ends), value))
+    for path, index, value, group in const:  # one key holds a constant channel over the whole strip
+        _write(action_api.new_fcurve(target, path, index, group), frames[:1], np.array([value]))
     action = target.action
     action["signavatar_gloss"] = motion.gloss
     action["signavatar_source"] = motion.source

@@ -52,12 +52,26 @@ def test_one_action_per_sign_on_an_nla_track_timed_for_the_scene(addon):
         assert api.SLOTTED and a.action.is_action_layered and len(a.action.slots) == 1
         assert a.strip.action_slot == a.action.slots[0] and a.action.slots[0].target_id_type == "OBJECT"
     fcurves = api.fcurves
-    # every F-curve holds one key per motion frame, written in bulk
+    # every rotation and the root's location hold one key per motion frame, written in bulk; every other
+    # location and scale channel of a keyed bone holds its rest value with one key
     target = sub("signavatar_blender.rig.action_api").ActionTarget(a.action, a.strip.action_slot,
                                                               a.action.layers[0].strips[0].channelbag(a.strip.action_slot))
     curves = list(fcurves(target))
-    assert len(curves) == 55 * 4 + 3
-    assert all(len(fc.keyframe_points) == 30 for fc in curves)
+    assert len(curves) == len(_curve_keys(rig))
+    for fc in curves:
+        assert len(fc.keyframe_points) == _curve_keys(rig)[(fc.data_path, fc.array_index)], fc.data_path
+
+
+def _curve_keys(rig, frames=30):
+    """{(data path, index): number of keys} a sign of ``frames`` frames writes on the built-in avatar."""
+    sk = sub("model_runtime.skeleton")
+    out = {}
+    for n in sk.JOINT_NAMES:
+        out.update({(f'pose.bones["{n}"].rotation_quaternion', c): frames for c in range(4)})
+        out.update({(f'pose.bones["{n}"].scale', c): 1 for c in range(3)})
+        if n == "pelvis" or not rig.data.bones[n].use_connect:
+            out.update({(f'pose.bones["{n}"].location', c): frames if n == "pelvis" else 1 for c in range(3)})
+    return out
 
 
 def test_overlapping_signs_stack_on_new_tracks_and_later_ones_reuse_the_first_with_room(addon, capfd):
@@ -88,6 +102,35 @@ def test_a_users_active_action_is_pushed_down_not_lost(addon):
     keying.key_motion(keying.bind(rig), random_motion(frames=5), start=10, scene_fps=30)
     used = [s.action for t in rig.animation_data.nla_tracks for s in t.strips]
     assert mine in used and rig.animation_data.action is None
+
+
+def test_a_sign_defines_its_bones_whole_pose_over_a_users_action_pushed_down_after_earlier_signs(addon):
+    """A user's action that keys rotation, location and scale (set after a first sign, so Generate pushes it
+    down onto a track above that sign's) neither moves nor scales the bones of the next sign."""
+    import bpy
+
+    sk = sub("model_runtime.skeleton")
+    keying = sub("signavatar_blender.rig.keying")
+    rig = sub("signavatar_blender.avatar.build").create_avatar(bpy.context, "neutral", body_mesh=False)
+    binding = keying.bind(rig)
+    first = keying.key_motion(binding, random_motion(frames=5, seed=4), start=1, scene_fps=30)
+    for name, path, value in (("head", "rotation_quaternion", (0.9, 0.1, 0.0, 0.0)),
+                              ("left_wrist", "location", (0.05, -0.03, 0.02)),
+                              ("right_elbow", "scale", (1.4, 0.8, 1.2))):
+        setattr(rig.pose.bones[name], path, value)
+        rig.pose.bones[name].keyframe_insert(path, frame=1)
+    mine = rig.animation_data.action
+    motion = random_motion(frames=6, seed=5)
+    second = keying.key_motion(binding, motion, start=int(first.frame_end) + 2, scene_fps=30)
+    expected = fk_world(motion, "neutral", rig.matrix_world)
+    for t in range(motion.num_frames):
+        got = bone_heads_world(rig, sk.JOINT_NAMES, int(second.frame_start) + t)
+        err = np.abs(got - expected[t]).max()
+        assert err < TOL, f"frame {t}: a joint is {err * 1000:.1f} mm off"
+    assert np.allclose(tuple(rig.pose.bones["right_elbow"].scale), 1.0, atol=1e-6)
+    tracks = list(rig.animation_data.nla_tracks)
+    rows = {s.action: i for i, t in enumerate(tracks) for s in t.strips}
+    assert rows[first.action] < rows[mine] < rows[second.action]  # the user's keys still show over the first
 
 
 def _smplx_addon_like_rig(bpy, gender="neutral", with_root=True, eye_names=("left_eye", "right_eye")):
@@ -210,7 +253,7 @@ def test_the_blender_4_2_action_path_keys_what_fk_says(addon, monkeypatch):
     motion = random_motion(frames=6, seed=3)
     keyed = keying.key_motion(keying.bind(rig), motion, start=1, scene_fps=30)
     assert calls and all(cb is None for cb in calls)  # every F-curve went through action.fcurves
-    assert keyed.action.id_root == "OBJECT" and len(keyed.action.fcurves) == 55 * 4 + 3
+    assert keyed.action.id_root == "OBJECT" and len(keyed.action.fcurves) == len(_curve_keys(rig))
     expected = fk_world(motion, "neutral", rig.matrix_world)
     for t in range(motion.num_frames):
         got = bone_heads_world(rig, sk.JOINT_NAMES, 1 + t)

@@ -79,12 +79,10 @@ def save_model(folder, cfg: ModelConfig, net, normalizer: Normalizer, table: Glo
     return folder
 
 
-def load_state_dict(path, net) -> dict:
-    """Read ``model.safetensors`` and check it against ``net``: every problem named at once."""
-    import torch
+def _read_weights(path: Path) -> dict:
+    """Every tensor of a ``model.safetensors`` written by SignAvatar (one error for anything else)."""
     from safetensors import SafetensorError, safe_open
 
-    path = Path(path)
     try:
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
@@ -93,6 +91,15 @@ def load_state_dict(path, net) -> dict:
         raise SignAvatarError(f"{path}: not a readable safetensors file ({e})") from None
     if meta.get("format") != FORMAT:
         raise SignAvatarError(f"{path}: weights were not written by SignAvatar (format {meta.get('format')!r})")
+    return state
+
+
+def load_state_dict(path, net) -> dict:
+    """Read ``model.safetensors`` and check it against ``net``: every problem named at once."""
+    import torch
+
+    path = Path(path)
+    state = _read_weights(path)
     expected = net.state_dict()
     problems = []
     missing = sorted(set(expected) - set(state))
@@ -118,17 +125,9 @@ def load_matching(path, net) -> list[str]:
     warm start into a network that differs from the saved one only in its latent); returns the names of
     ``net``'s tensors that kept their fresh initialisation."""
     import torch
-    from safetensors import SafetensorError, safe_open
 
     path = Path(path)
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise SignAvatarError(f"{path}: not a readable safetensors file ({e})") from None
-    if meta.get("format") != FORMAT:
-        raise SignAvatarError(f"{path}: weights were not written by SignAvatar (format {meta.get('format')!r})")
+    state = _read_weights(path)
     own = net.state_dict()
     keep = {k: v.to(own[k].dtype) for k, v in state.items() if k in own and v.shape == own[k].shape}
     bad = [k for k, v in keep.items() if v.is_floating_point() and not torch.isfinite(v).all()]

@@ -275,7 +275,7 @@ def test_temporal_latent_overfits_and_generates_whole_signs_at_any_length(tmp_pa
     from model_runtime.generation import Generator
     from model_runtime.training.loop import read_log
 
-    run = trained_run(tmp_path_factory.getbasetemp() / "model_runs", name="temporal", epochs=40,
+    run = trained_run(tmp_path_factory.getbasetemp() / "model_runs", name="temporal", epochs=60,
                       extra=("--latent-tokens", "4", "--latent-dim", "16"))
     log = read_log(run)
     assert log[-1]["recon"] < log[0]["recon"] / 10

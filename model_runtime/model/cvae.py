@@ -73,6 +73,15 @@ def frame_phases(valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (t[None] / (n[:, None] - 1).clamp(min=1)).clamp(max=1.0), n
 
 
+def frame_parts(valid: torch.Tensor, parts: int) -> torch.Tensor:
+    """valid (B, T) bool (a prefix of each row) -> (B, T, parts) one-hot of the part floor(parts t / n) each
+    frame of a clip of n frames falls in; zero rows at padding."""
+    n = valid.sum(1, keepdim=True).clamp(min=1)
+    t = torch.arange(valid.shape[1], device=valid.device)[None]
+    part = (t * parts // n).clamp(max=parts - 1)
+    return nn.functional.one_hot(part, parts) * valid[..., None]
+
+
 def mlp3(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
                          nn.Linear(hidden, d_out))
@@ -146,9 +155,7 @@ class SignCVAE(nn.Module):
             if self.cfg.posterior_heads:
                 mu, logvar = self.mu_head(mu), self.logvar_head(logvar)
             return mu, logvar.clamp(-clamp, clamp)
-        _, n = frame_phases(valid)
-        part = (torch.arange(T, device=x.device)[None] * self.parts // n[:, None].clamp(min=1)).clamp(max=self.parts - 1)
-        w = nn.functional.one_hot(part, self.parts).to(out.dtype) * valid[..., None].to(out.dtype)  # (B, T, K)
+        w = frame_parts(valid, self.parts).to(out.dtype)  # (B, T, K)
         pooled = torch.einsum("btk,btd->bkd", w / w.sum(1, keepdim=True).clamp(min=1), out[:, 2:])
         mu, logvar = self.part_stats(pooled).chunk(2, dim=-1)
         return mu.flatten(1), logvar.clamp(-clamp, clamp).flatten(1)

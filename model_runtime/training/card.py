@@ -123,13 +123,10 @@ def _warm_start_command(r: _Run) -> list[str]:
     t = r.cfg.train
     if not t.init_from:
         return []
-    from ..model.config import ModelConfig
     from .cli import command_from_config
-    from .setup import init_folder
 
-    try:
-        first = ModelConfig.load(init_folder(r.cfg) / "config.json")
-    except SignAvatarError:
+    first = _start_config(r.cfg)
+    if first is None:
         return [f"# (warm start from {t.init_from}: that folder is not here to read its own command)"]
     cmd = command_from_config(first, first.dataset.get("path", r.cfg.dataset.get("path", "DATA")), t.init_from)
     return [f"# the model this one starts from (--init-from {t.init_from}):", shlex.join(cmd)]
@@ -182,20 +179,29 @@ def _latent(n) -> str:
                                else "one token z + bias")
 
 
+def _start_config(cfg) -> ModelConfig | None:
+    """The config of the model ``cfg`` was warm-started from, or None when that folder is not here."""
+    from ..model.checkpoint import CONFIG_FILE
+    from ..model.config import ModelConfig
+    from .setup import init_folder
+
+    try:
+        return ModelConfig.load(init_folder(cfg) / CONFIG_FILE)
+    except SignAvatarError:
+        return None
+
+
 def _initial_weights(cfg) -> str:
     t = cfg.train
     if not t.init_from:
         return "random"
     what = "its weights and normaliser"
-    try:
-        from ..model.config import ModelConfig
-        from .setup import init_folder
-
-        if ModelConfig.load(init_folder(cfg) / "config.json").net != cfg.net:
-            what = ("its normaliser and every tensor of the same name and shape; the new latent's layers at their "
-                    "initialisation")
-    except SignAvatarError:
+    first = _start_config(cfg)
+    if first is None:
         what += " (that folder is no longer there to compare)"
+    elif first.net != cfg.net:
+        what = ("its normaliser and every tensor of the same name and shape; the new latent's layers at their "
+                "initialisation")
     return f"warm start from `{t.init_from}` ({what}; fresh optimiser, schedule and curriculum)"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from .segment_cli import add_segment_options, segment_config, segmented_source
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -40,6 +42,12 @@ def register(sub) -> None:
     p.add_argument("--no-clips", dest="write_clips", action="store_false", help="skip the per-clip .npz files")
     p.add_argument("--retry-failed", action="store_true", help="recompute clips whose failure is cached")
     p.add_argument("--batch-size", type=int, default=16, help="clips the IK refines together (default 16)")
+    p.add_argument("--segment-glosses", default="", metavar="FILE",
+                   help="the one SOURCE is a long video of several signs: cut it at motion pauses (as 'data "
+                        "segment') and label the signs with FILE's glosses, one per line in signing order; refused "
+                        "when the number of signs found differs")
+    p.add_argument("--mirrored", action="store_true", help="with --segment-glosses: the video is a mirror image")
+    add_segment_options(p)
     p.set_defaults(func=run_build)
 
     s = sub.add_parser("sources", help="list the landmark sources found (clips, glosses, licences)")
@@ -51,9 +59,17 @@ def run_build(args) -> int:
     from .build import BuildConfig, build_dataset
     from .qc import QCConfig
 
+    sources = tuple(args.sources)
+    if args.segment_glosses:
+        if len(sources) != 1:
+            from ..errors import SignAvatarError
+
+            raise SignAvatarError(f"--segment-glosses takes exactly one SOURCE, the long video; got {len(sources)}")
+        sources = (segmented_source(sources[0], args.segment_glosses, args.cache_dir, segment_config(args),
+                                    args.mirrored, workers=max(1, args.workers)),)
     qc = QCConfig(max_reproj_body=args.max_reproj_body, max_reproj_hand=args.max_reproj_hand,
                   max_hands_lost_s=args.max_hands_lost, min_frames=args.min_frames)
-    cfg = BuildConfig(out=args.out, sources=tuple(args.sources), workers=args.workers, cache_dir=args.cache_dir,
+    cfg = BuildConfig(out=args.out, sources=sources, workers=args.workers, cache_dir=args.cache_dir,
                       gender=args.gender, dominant_hand=args.dominant_hand, language=args.language,
                       keep_unspecified_language=args.unspecified_language, glosses=tuple(args.gloss),
                       limit=args.limit, min_samples=args.min_samples, qc=args.qc, qc_config=qc,

@@ -1,8 +1,9 @@
 """``python -m model_runtime data SUBCOMMAND``: the data command group.
 
 Each subcommand is registered by its own module's ``register(subparsers)`` (stdlib-only
-imports at top level): ``build`` and ``sources`` from :mod:`.build_cli`; ``check`` and
-``preview`` from ``..ik.cli``; ``consistency`` from :mod:`.consistency_cli` (a failed import is
+imports at top level): ``build`` and ``sources`` from :mod:`.build_cli`; ``segment`` from
+:mod:`.segment_cli`; ``check`` and ``preview`` from ``..ik.cli``; ``motion`` from
+``..ik.motion_cli``; ``consistency`` from :mod:`.consistency_cli` (a failed import is
 handled by :func:`..commands.load_commands`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from ..commands import load_commands, unavailable_note
 
 # subcommand modules, relative to this package, in --help order
-SUBCOMMAND_MODULES = (".build_cli", ".consistency_cli", "..ik.cli")
+SUBCOMMAND_MODULES = (".build_cli", ".segment_cli", ".consistency_cli", "..ik.cli", "..ik.motion_cli")
 
 
 def register(sub) -> None:

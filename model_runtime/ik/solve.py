@@ -138,7 +138,7 @@ def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, mode
     from .. import rotations as rot
     from .kinematics import full_local_rotations
     from .quality import IKQuality, joint_positions, limit_figures, marker_errors, mean_jerk, reprojection
-    from .smoothing import clamp_to_limits, lowpass, smooth_theta
+    from .smoothing import clamp_to_limits, interpolate_missing, lowpass, smooth_theta
 
     seq, obs = clip.seq, clip.obs
     T = obs.num_frames
@@ -152,6 +152,8 @@ def _finish(clip: _Clip, fit_raw, theta_raw: np.ndarray, fit, problem_clip, mode
     poses = rot.matrix_to_axis_angle(R_out).numpy().astype(np.float32)
     cam = np.array([[fit.scale, fit.focal]])
     err, centre = marker_errors(problem_clip, theta, cam)
+    # frames without a body have no targets to place the body by: bridge its place like its angles
+    centre = interpolate_missing(centre, obs.valid)
     if cfg.smooth:
         centre = lowpass(centre, seq.fps, cfg.cutoff_body_hz or 6.0)
     ref = np.median(centre[obs.valid], axis=0)

@@ -19,6 +19,7 @@ by that name. Messages are pickles between this process and its own children.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import pickle
 import queue
@@ -78,7 +79,7 @@ def _recv(stream):
 
 
 def serve() -> None:
-    """The worker's loop: a job ``(path, rotation, step, span)`` in, ``("frame", n)`` per kept frame and
+    """The worker's loop: a job ``(path, rotation, step, span, crop)`` in, ``("frame", n)`` per kept frame and
     ``("done", arrays, size)`` or ``("error", message)`` out; ``None`` ends it."""
     from .holistic_pass import new_holistic, run_span
 
@@ -94,10 +95,14 @@ def serve() -> None:
             return
         if job is None:
             return
-        path, rotation, step, span = job
+        path, rotation, step, span, crop = job
+        if crop is not None:  # sent as plain fields: the parent's module path may not exist here (Blender)
+            from .people import Crop
+
+            crop = Crop(*crop)
         try:
             arrays, size = run_span(path, rotation, step, span, model=model,
-                                    on_frame=lambda k: _send(out, ("frame", k)))
+                                    on_frame=lambda k: _send(out, ("frame", k)), crop=crop)
             _send(out, ("done", arrays, size))
         except Exception as e:  # sent back and raised there, with its text
             _send(out, ("error", str(e) if isinstance(e, SignAvatarError) else f"{type(e).__name__}: {e}"))
@@ -201,8 +206,10 @@ def worker_pids() -> list[int]:
     return [w.proc.pid for w in _pool.workers] if _pool is not None else []
 
 
-def run_spans(path, rotation: int, step: int, spans: list[Span], on_frame=None) -> list[tuple[dict, tuple | None]]:
+def run_spans(path, rotation: int, step: int, spans: list[Span], on_frame=None,
+              crop=None) -> list[tuple[dict, tuple | None]]:
     """:func:`.holistic_pass.run_span` of every span, one worker each: ``[(arrays, size), ...]`` in order.
+    ``crop``: the part of each frame read (:class:`.people.Crop`, or None for the whole frame).
 
     ``on_frame(n)``: called in this process with the frames kept so far over all spans, once per
     frame; an exception it raises stops every worker (they are restarted next time) and propagates.
@@ -210,7 +217,7 @@ def run_spans(path, rotation: int, step: int, spans: list[Span], on_frame=None) 
     with _lock:
         pool = _get_pool(len(spans))
         for w, span in zip(pool.workers, spans):
-            w.send((str(path), rotation, step, span))
+            w.send((str(path), rotation, step, span, None if crop is None else dataclasses.astuple(crop)))
         results: dict[int, tuple] = {}
         counts = [0] * len(spans)
         reported = 0

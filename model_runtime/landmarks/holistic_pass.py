@@ -111,13 +111,15 @@ def empty_arrays() -> dict:
 
 
 def run_span(path, rotation: int, step: int, span: Span, model=None,
-             on_frame: Callable[[int], None] | None = None) -> tuple[dict, tuple[int, int] | None]:
+             on_frame: Callable[[int], None] | None = None, crop=None) -> tuple[dict, tuple[int, int] | None]:
     """Landmarks of the processed frames ``span.first:span.stop`` of ``path``: ``(arrays, size)``.
 
     ``arrays``: the :data:`FIELDS` stacked per frame (none if the video ends before ``first``);
     ``size``: (width, height) of the upright frames, ``None`` if no frame was decoded. ``model``: a
     fresh Holistic graph to use (closed afterwards), else one is made. ``on_frame(n)`` is called
     after every kept frame with the number kept so far; an exception it raises stops the pass.
+    ``crop``: a :class:`.people.Crop`; Holistic then reads only that part of each frame and the
+    landmarks are mapped back to the whole frame (``None``: the whole frame, the path of one person).
     """
     cap = open_video(path)
     own = model is None
@@ -131,6 +133,8 @@ def run_span(path, rotation: int, step: int, span: Span, model=None,
         for k, frame in enumerate(frames(cap, rotation, step, skip=start)):
             if size is None:
                 size = (frame.shape[1], frame.shape[0])
+            if crop is not None:
+                frame = crop.cut(frame)
             frame.flags.writeable = False
             r = model.process(frame)
             if k < span.warm:
@@ -145,4 +149,9 @@ def run_span(path, rotation: int, step: int, span: Span, model=None,
         model.close()
     if not rows:
         return empty_arrays(), size
-    return {k: np.stack(col) for k, col in zip(FIELDS, zip(*rows))}, size
+    arrays = {k: np.stack(col) for k, col in zip(FIELDS, zip(*rows))}
+    if crop is not None:
+        from .people import to_full_frame
+
+        arrays = to_full_frame(arrays, crop)
+    return arrays, size

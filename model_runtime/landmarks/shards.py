@@ -17,6 +17,10 @@ Per-dataset facts (from each dataset's README and ``meta.json``):
 * ``dictvideo``: dictionary videos; ``fps``, ``width``/``height`` per row; metric
   ``pose_world``; no signer column, so the signer is the ``source_group`` (one mocap
   signer for the CC0 StudioGalt avatar renders, one site or recorder for the others).
+* ``segments``: signs cut from one long recording by ``data segment`` (:mod:`..data.segments`),
+  one shard per sign; ``fps``, ``width``/``height``, ``signer``, ``sign_language`` and
+  ``license`` per row, and ``segment_of`` / ``start_s`` / ``end_s``: the recording and the
+  sign's place in it.
 """
 
 from __future__ import annotations
@@ -107,11 +111,13 @@ SCHEMAS = {
                      licence_text="CC BY 4.0 (believed, not confirmed)"),
     "mpdata": _Schema(gloss="gloss", signer="signer_id", language="sign_language", licence="license"),
     "dictvideo": _Schema(gloss="gloss", signer="source_group", language=None, licence="license"),
+    # signs cut from a long recording by ``data segment`` (:mod:`..data.segments`)
+    "segments": _Schema(gloss="gloss", signer="signer", language="sign_language", licence="license"),
 }
 # index columns copied into ``meta`` as they are (when present)
 _META_COLUMNS = ("source_repo", "source_commit", "source_path", "gloss_raw", "source_kind", "layout",
                  "code_mentions_flip", "source_group", "phrase", "take", "sense", "variant", "rendered_avatar",
-                 "frame_step", "src_fps", "notes", "first_frame")
+                 "frame_step", "src_fps", "notes", "first_frame", "segment_of", "start_s", "end_s")
 
 
 def read_index(root) -> list[dict]:
@@ -140,6 +146,8 @@ def dataset_name(root) -> str:
         return "mpdata"
     if "source_group" in header and "width" in header:
         return "dictvideo"
+    if "segment_of" in header:
+        return "segments"
     raise SignAvatarError(f"{root}/index.csv: columns {header[:8]}... match none of the known shard datasets "
                           f"({', '.join(SCHEMAS)})")
 

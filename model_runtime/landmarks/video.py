@@ -106,7 +106,7 @@ def _spans(expected: int, max_frames: int | None, workers: int) -> list[Span]:
 
 
 def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int], None], max_frames: int | None,
-                  frame_step: int | None, workers: int | None):
+                  frame_step: int | None, workers: int | None, crop=None):
     cap = _open(path)
     cv2 = _import_cv2()
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -129,16 +129,16 @@ def _run_holistic(path: Path, rotation: int, progress: bool | Callable[[int, int
     t0 = time.perf_counter()
     try:
         if len(spans) == 1:
-            arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame)
+            arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame, crop=crop)
         else:
             try:
-                parts = run_spans(path, rotation, step, spans, on_frame=on_frame)
+                parts = run_spans(path, rotation, step, spans, on_frame=on_frame, crop=crop)
                 arrays = {k: np.concatenate([a[k] for a, _ in parts]) for k in FIELDS}
                 size = next((s for _, s in parts if s is not None), None)
             except WorkerStartError as e:
                 print(f"warning: {e}; reading the video in this process", file=sys.stderr, flush=True)
                 spans = _spans(expected, max_frames, 1)
-                arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame)
+                arrays, size = run_span(path, rotation, step, spans[0], on_frame=on_frame, crop=crop)
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
@@ -178,9 +178,21 @@ def truncation_notice(path, decoded: int, expected: int, max_frames: int | None)
             f"damaged file?); using those {decoded} frames")
 
 
+def _people(path: Path, rotation: int, enabled: bool):
+    """The crop around the signer when several people are in view (:mod:`.people`), else None."""
+    if not enabled:
+        return None
+    from .people import probe_people
+
+    crop = probe_people(path, rotation)
+    if crop is not None:
+        print(f"note: {path.name}: {crop.note}", file=sys.stderr, flush=True)
+    return crop
+
+
 def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
                progress: bool | Callable[[int, int], None] = True, max_frames: int | None = None,
-               frame_step: int | None = None, workers: int | None = None) -> LandmarkSequence:
+               frame_step: int | None = None, workers: int | None = None, people: bool = True) -> LandmarkSequence:
     """Extract the landmarks of one video.
 
     ``mirrored``: the recording is a mirror image (selfie preview); the result is mirrored
@@ -196,7 +208,10 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
     under :data:`START_WORKERS_FRAMES` stays in this process while no workers are running yet;
     1 = this process alone, exactly the extractor of the shared landmarks). Clips too short to
     split (under about 1.5 s) always run in this process; ``meta["workers"]`` says how many ran.
-    Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
+    ``people``: look for several people on a few frames first (:mod:`.people`); with two or more in
+    view Holistic reads a crop around the most central, largest one, ``meta["people"]`` says how many
+    were seen and ``meta["people_note"]`` whom it followed (also printed). One person in view is read
+    exactly as with ``people=False``. Raises :class:`SignAvatarError` for a missing, empty or undecodable file and when no
     person is found in any frame.
     """
     path = Path(path)
@@ -208,13 +223,15 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
     if workers is not None and (int(workers) != workers or workers < 1):
         raise SignAvatarError(f"workers must be a positive whole number, got {workers!r}")
     workers = None if workers is None else int(workers)
-    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step, workers)
+    crop = _people(path, rotation or 0, people)
+    arrays, info = _run_holistic(path, rotation or 0, progress, max_frames, frame_step, workers, crop)
     applied = rotation or 0
     if rotation is None:
         found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
         turn = _up_rotation(arrays["pose"][found], info["size"]) if found.any() else _probe_rotation(path)
         if turn:
-            arrays, info = _run_holistic(path, turn, progress, max_frames, frame_step, workers)
+            crop = _people(path, turn, people)
+            arrays, info = _run_holistic(path, turn, progress, max_frames, frame_step, workers, crop)
             applied = turn
     found = np.isfinite(arrays["pose"]).all(axis=(1, 2))
     n = len(found)
@@ -235,7 +252,9 @@ def load_video(path, *, mirrored: bool = False, rotation: int | None = None,
             "extract_seconds": info["seconds"], "extract_fps": n / info["seconds"] if info["seconds"] > 0 else 0.0,
             "pose_detected": float(found.mean()), "left_hand_detected": float(hands[:, 0].mean()),
             "right_hand_detected": float(hands[:, 1].mean()), "fps_assumed": fps_assumed,
-            "pose_visibility": arrays["vis"], "truncated": truncated}
+            "pose_visibility": arrays["vis"], "truncated": truncated, "people": crop.people if crop else 1,
+            "people_note": crop.note if crop else "",
+            "people_crop": (crop.x0, crop.y0, crop.x1, crop.y1) if crop else None}
     seq = LandmarkSequence(pose=arrays["pose"], left_hand=arrays["left_hand"], right_hand=arrays["right_hand"],
                            face=arrays["face"], fps=DEFAULT_FPS if fps_assumed else fps, image_size=info["size"],
                            pose_world=pose_world, source=str(path), meta=meta)

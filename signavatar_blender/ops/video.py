@@ -14,7 +14,7 @@ from ..runtime_bridge import deps, models
 from ..ui.preferences import settings
 from . import jobs
 
-_solved: dict = {}  # (path, size, mtime, mirrored, gender) -> IK motion: switching Raw/Reconstructed is instant
+_solved: dict = {}  # (path, size, mtime, mirrored, gender) -> (IK motion, notes): Raw/Reconstructed switch at once
 _solved_lock = threading.Lock()
 KEEP_SOLVED = 4
 
@@ -73,19 +73,23 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
             deps.activate()
             job.report(0.01, f"Opening {path.name}")
             seq = video.load_video(path, mirrored=mirrored, progress=_landmarks_progress(job, 0.02, 0.6))
+            # frames without the signer: trimmed at the ends, bridged inside, implausible bodies dropped
+            seq, track = bridge.runtime("landmarks.signer_track").clean_signer(seq)
+            notes = [n for n in (seq.meta.get("people_note", ""),) if n] + track.notes()
             job.check()
             job.report(0.62, f"Solving the skeleton for {seq.num_frames} frames")
-            return bridge.runtime("ik.solve").solve(seq, gender=gender).motion
+            return bridge.runtime("ik.solve").solve(seq, gender=gender).motion, notes
 
         def work(job):
             with _solved_lock:
-                motion = _solved.get(key)
-            if motion is None:
-                motion = solve(job)
+                cached = _solved.get(key)
+            if cached is None:
+                cached = solve(job)
                 with _solved_lock:
-                    _solved[key] = motion
+                    _solved[key] = cached
                     while len(_solved) > KEEP_SOLVED:
                         _solved.pop(next(iter(_solved)))
+            motion, notes = cached
             label = f"{path.stem} (IK)"
             if mode == "MODEL":
                 job.check()
@@ -95,19 +99,22 @@ class SIGNAVATAR_OT_sign_from_video(jobs.FileInputJobOperator, bpy.types.Operato
                 job.report(0.9, f"Reconstructing as {m.gloss}")
                 motion = gen.reconstruct(motion, gloss=m.gloss)
                 label = f"{m.gloss} (video)"
-            return label, motion
+            return label, motion, notes
 
         return work
 
     def finish(self, context, result):
-        label, motion = result
+        label, motion, notes = result
         binding = placing.target_binding(context)
         keyed = placing.key_all(context, binding, [motion], self._where)
         keyed[0].action.name = label
         keyed[0].strip.name = label
         context.scene.signavatar.video_path = self._path
-        self.report({"INFO"}, f"{label}: {motion.num_frames} frames keyed on '{binding.obj.name}', frames "
-                              f"{keyed[0].frame_start:g}\u2013{keyed[0].frame_end:g}")
+        st = context.window_manager.signavatar
+        st.video_result = (f"{label}: {motion.num_frames / motion.fps:.1f} s ({motion.num_frames} frames) keyed on "
+                           f"'{binding.obj.name}', frames {keyed[0].frame_start:g}\u2013{keyed[0].frame_end:g}")
+        st.video_notes = "\n".join(notes)
+        self.report({"INFO"}, "; ".join([st.video_result] + notes))
         return {"FINISHED"}
 
 

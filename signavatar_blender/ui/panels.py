@@ -153,6 +153,13 @@ class SIGNAVATAR_PT_video(_Panel, bpy.types.Panel):
         col = layout.column()
         col.enabled = not context.window_manager.signavatar.busy
         col.operator("signavatar.sign_from_video", icon="FILE_MOVIE")
+        st = context.window_manager.signavatar
+        if st.video_result:
+            layout.label(text=st.video_result, icon="CHECKMARK")
+            col = layout.column(align=True)
+            col.scale_y = 0.8
+            for line in st.video_notes.splitlines():
+                col.label(text=line, icon="INFO")
         _progress(layout, context)
 
 

@@ -85,6 +85,8 @@ class SignAvatarUIState(bpy.types.PropertyGroup):
     image_result: StringProperty(default="")  # what the last image was read as and the sign it became
     image_evidence: StringProperty(default="")  # what was seen in it, one item per line
     image_suggestions: StringProperty(default="")  # alternatives, comma separated
+    video_result: StringProperty(default="")  # the last video: seconds and frames keyed, where
+    video_notes: StringProperty(default="")  # what was trimmed, bridged, who was followed: one item per line
     install_running: BoolProperty(default=False)
     install_progress: FloatProperty(default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     install_message: StringProperty(default="")

@@ -328,6 +328,12 @@ def test_video_raw_ik_then_reconstructed_by_the_model(addon):
     assert bpy.ops.signavatar.sign_from_video(filepath=str(video["path"])) == {"FINISHED"}
     [strip] = strips(rig)
     assert strip.action.name == f"{Path(video['file']).stem} (IK)"
+    # the panel says how many seconds were keyed, and on which rig
+    st = bpy.context.window_manager.signavatar
+    keyed_s = (strip.frame_end - strip.frame_start) / bpy.context.scene.render.fps
+    assert st.video_result.startswith(f"{strip.action.name}: ") and f"keyed on '{rig.name}'" in st.video_result
+    said_s = float(st.video_result.split(": ", 1)[1].split(" s ", 1)[0])
+    assert abs(said_s - keyed_s) <= 0.15 + 1 / bpy.context.scene.render.fps, (st.video_result, keyed_s)
     # the arms move during the sign
     sk = sub("model_runtime.skeleton")
     wrists = [sk.JOINT_NAMES.index(n) for n in ("left_wrist", "right_wrist")]

@@ -347,6 +347,11 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
     assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "a"),
                  *common, "--d-model", "48"]) == 2  # another width: refused before anything is written
     assert not (tmp_path / "c" / "config.json").exists()
+    # another dropout rate changes no tensor: accepted, and the weights are a's (same first-epoch loss scale)
+    assert main(["train", "--out", str(tmp_path / "p"), "--epochs", "1", "--save-every", "1", "--init-from",
+                 str(tmp_path / "a"), *common, "--dropout", "0.2"]) == 0
+    assert read_log(tmp_path / "p")[0]["recon"] < 0.5 * a[0]["recon"]
+    assert ModelConfig.load(tmp_path / "p" / "config.json").net.dropout == 0.2
     assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "nope"),
                  *common]) == 2
     # a new (temporal) latent on the trained network: every other tensor is copied, the latent's start fresh

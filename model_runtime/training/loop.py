@@ -201,7 +201,7 @@ def _build_trainer(run: Path, setup: Setup, resume: bool, device: str, dist: _Di
     else:
         if tc.init_from:
             folder = init_folder(setup.cfg)
-            if ModelConfig.load(folder / CONFIG_FILE).net == setup.cfg.net:
+            if replace(ModelConfig.load(folder / CONFIG_FILE).net, dropout=setup.cfg.net.dropout) == setup.cfg.net:
                 net.load_state_dict(load_state_dict(folder / WEIGHTS_FILE, net))
             else:  # a new latent on a trained network: the rest is copied, the latent's layers start fresh
                 fresh = load_matching(folder / WEIGHTS_FILE, net)

@@ -137,7 +137,7 @@ def init_folder(cfg: ModelConfig) -> Path:
     init = ModelConfig.load(folder / CONFIG_FILE)
     problems = ["motion differs"] if init.motion != cfg.motion else []
     if not same_but_latent(init, cfg):
-        problems.append("net differs (beyond latent_tokens, latent_dim, memory_tokens and posterior_heads)")
+        problems.append("net differs (beyond latent_tokens, latent_dim, memory_tokens, posterior_heads and dropout)")
     if (init.encoder.kind, init.encoder.name, init.encoder.dim, init.encoder.text_template) != \
             (cfg.encoder.kind, cfg.encoder.name, cfg.encoder.dim, cfg.encoder.text_template):
         problems.append(f"encoder {init.encoder.id} != {cfg.encoder.id}")
@@ -149,10 +149,11 @@ def init_folder(cfg: ModelConfig) -> Path:
 
 
 def same_but_latent(init: ModelConfig, cfg: ModelConfig) -> bool:
-    """The two networks differ at most in their latent (a warm start then copies every other tensor)."""
+    """The two networks differ at most in their latent (a warm start then copies every other tensor) and in
+    their dropout rate (no tensor depends on it: a later stage may train with less regularisation)."""
     n = cfg.net
     return replace(init.net, latent_tokens=n.latent_tokens, latent_dim=n.latent_dim, memory_tokens=n.memory_tokens,
-                   posterior_heads=n.posterior_heads) == n
+                   posterior_heads=n.posterior_heads, dropout=n.dropout) == n
 
 
 def start_folder(run: Path, ds: SignDataset) -> None:

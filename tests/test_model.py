@@ -344,6 +344,13 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
     assert reproduce.count("model_runtime train") == 2 and "the model this one starts from" in reproduce
     first, second = [line for line in reproduce.splitlines() if line.startswith("python -m model_runtime train")]
     assert "--epochs 30" in first and "--init-from" not in first and "--init-from" in second
+    # a third stage from b: the card walks the whole chain, earliest stage first
+    assert main(["train", "--out", str(tmp_path / "s3"), "--epochs", "1", "--save-every", "1",
+                 "--init-from", str(tmp_path / "b"), *common]) == 0
+    chain = (tmp_path / "s3" / "MODEL_CARD.md").read_text().split("## Reproduce")[1].split("```")[1]
+    cmds = [line for line in chain.splitlines() if line.startswith("python -m model_runtime train")]
+    assert len(cmds) == 3 and "--epochs 30" in cmds[0] and "--init-from" not in cmds[0]
+    assert f"--out {tmp_path / 'b'}" in cmds[1] and f"--init-from {tmp_path / 'b'}" in cmds[2]
     assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "a"),
                  *common, "--d-model", "48"]) == 2  # another width: refused before anything is written
     assert not (tmp_path / "c" / "config.json").exists()

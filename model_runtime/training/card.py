@@ -118,18 +118,24 @@ def _reproduce(r: _Run, command: list[str], seconds: float, device: str, threads
 
 
 def _warm_start_command(r: _Run) -> list[str]:
-    """The training command of the model this run was warm-started from (from that folder's config), so the
-    card reproduces both stages; nothing when the run started from random weights or that folder is gone."""
-    t = r.cfg.train
-    if not t.init_from:
-        return []
+    """The training commands of the models this run was warm-started from, earliest first (each read from that
+    folder's own config), so the card reproduces every stage; nothing when the run started from random weights."""
     from .cli import command_from_config
 
-    first = _start_config(r.cfg)
-    if first is None:
-        return [f"# (warm start from {t.init_from}: that folder is not here to read its own command)"]
-    cmd = command_from_config(first, first.dataset.get("path", r.cfg.dataset.get("path", "DATA")), t.init_from)
-    return [f"# the model this one starts from (--init-from {t.init_from}):", shlex.join(cmd)]
+    lines: list[str] = []
+    cfg, label = r.cfg, "this one"
+    for _ in range(8):  # a chain of warm starts; the bound only guards against a folder that starts from itself
+        t = cfg.train
+        if not t.init_from:
+            break
+        first = _start_config(cfg)
+        if first is None:
+            lines[:0] = [f"# (warm start from {t.init_from}: that folder is not here to read its own command)"]
+            break
+        cmd = command_from_config(first, first.dataset.get("path", r.cfg.dataset.get("path", "DATA")), t.init_from)
+        lines[:0] = [f"# the model {label} starts from (--init-from {t.init_from}):", shlex.join(cmd)]
+        cfg, label = first, "that one"
+    return lines
 
 
 def _model(r: _Run) -> list[str]:

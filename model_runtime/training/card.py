@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,7 +205,7 @@ def _initial_weights(cfg) -> str:
     first = _start_config(cfg)
     if first is None:
         what += " (that folder is no longer there to compare)"
-    elif first.net != cfg.net:
+    elif replace(first.net, dropout=cfg.net.dropout) != cfg.net:  # a dropout rate alone changes no tensor
         what = ("its normaliser and every tensor of the same name and shape; the new latent's layers at their "
                 "initialisation")
     return f"warm start from `{t.init_from}` ({what}; fresh optimiser, schedule and curriculum)"

@@ -224,3 +224,13 @@ def test_generate_cli_signs_an_image_and_refuses_bad_ones(tmp_path):
     assert "read \u201cdrink\u201d" in ok.stdout and "\u2192 drink" in ok.stdout and (tmp_path / "out.npz").is_file()
     bad = cli("--image", str(tmp_path / "bad.jpg"), "-o", str(tmp_path / "bad.npz"))
     assert bad.returncode == 2 and bad.stderr.count("error:") == 1 and not (tmp_path / "bad.npz").exists()
+
+
+def test_ocr_detector_input_is_capped_and_sessions_do_not_spin():
+    pytest.importorskip("rapidocr_onnxruntime")
+    from model_runtime.vision.ocr import OcrConfig, TextReader
+    engine = TextReader(OcrConfig(det_limit_side=640))._load()
+    pre = engine.text_det.get_preprocess(1200)
+    assert (pre.limit_side_len, pre.limit_type) == (640, "max")
+    opts = engine.text_det.infer.session.get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"

@@ -38,6 +38,41 @@ class TextLine:
     box: tuple[float, float, float, float]
 
 
+def _no_spinning():
+    """Make RapidOCR's onnxruntime sessions sleep instead of spin-waiting between operators.
+
+    rapidocr-onnxruntime 1.4.4 builds its SessionOptions in a private static method and has no
+    setting for spinning, so there is no public way in: this wraps that method (a monkey-patch,
+    applied once) and adds onnxruntime's two documented session config entries.
+    """
+    from rapidocr_onnxruntime.utils import infer_engine
+    cls = infer_engine.OrtInferSession
+    if getattr(cls, "_signavatar_quiet", False):
+        return
+    build = cls._init_sess_opts
+
+    def quiet(config):
+        opts = build(config)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+        return opts
+
+    cls._init_sess_opts = staticmethod(quiet)
+    cls._signavatar_quiet = True
+
+
+def _apply_limits(engine, config: OcrConfig):
+    """Cap the detector input at ``det_limit_side`` pixels on the longer side.
+
+    RapidOCR 1.4.4 ignores ``det_limit_side_len`` when the limit type is "max" (it picks 960, 1500 or
+    2000 from the image size), so its public setting does not reach the detector; this replaces the
+    per-call preprocess choice on this one engine instance (a monkey-patch; no public hook exists).
+    """
+    from rapidocr_onnxruntime.ch_ppocr_det.utils import DetPreProcess
+    det = engine.text_det
+    det.get_preprocess = lambda max_wh: DetPreProcess(config.det_limit_side, "max", det.mean, det.std)
+
+
 class TextReader:
     def __init__(self, config: OcrConfig = OcrConfig()):
         self.config = config
@@ -51,8 +86,10 @@ class TextReader:
                 raise SignAvatarError("reading text in images needs the rapidocr-onnxruntime package: run "
                                       f"'python3 install_deps.py' ({e})") from None
             c = self.config
+            _no_spinning()
             self._engine = RapidOCR(use_cls=False, det_limit_side_len=c.det_limit_side, det_limit_type="max",
                                     intra_op_num_threads=c.threads, inter_op_num_threads=1)
+            _apply_limits(self._engine, c)
             for name in ("RapidOCR", "OrtInferSession"):  # it logs at DEBUG to stderr by default
                 logging.getLogger(name).setLevel(logging.ERROR)
         return self._engine

@@ -12,17 +12,10 @@ from conftest import require_shared
 from model_runtime.errors import SignAvatarError
 from model_runtime.landmarks.handedness import dominance
 from model_runtime.landmarks.video import load_video
+from video_frames import read_frames
 
 
 
-def _frames(path):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
 
 
 def _write(path, frames, fps=29.97):
@@ -67,7 +60,7 @@ def test_left_hand_is_the_signers_left_on_a_real_video(soup):
 
 
 def test_mirrored_recording_is_mirrored_back(tmp_path, soup, soup_path):
-    flipped = _write(tmp_path / "selfie.mp4", [cv2.flip(f, 1) for f in _frames(soup_path)])
+    flipped = _write(tmp_path / "selfie.mp4", [cv2.flip(f, 1) for f in read_frames(soup_path)])
     as_is = load_video(flipped, progress=False)
     assert dominance(as_is) < -0.3  # looks like a left-handed signer
     back = load_video(flipped, mirrored=True, progress=False)
@@ -91,7 +84,7 @@ def _rotate_tkhd(path, degrees_cw: int):
 
 
 def test_phone_rotation_metadata_is_applied(tmp_path, soup, soup_path):
-    sideways = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in _frames(soup_path)]
+    sideways = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in read_frames(soup_path)]
     path = _rotate_tkhd(_write(tmp_path / "phone.mp4", sideways), 90)
     seq = load_video(path, progress=False)
     assert seq.image_size == (320, 240) and seq.meta["orientation_meta"] == 90 and seq.meta["rotation"] == 0
@@ -100,7 +93,7 @@ def test_phone_rotation_metadata_is_applied(tmp_path, soup, soup_path):
 
 
 def test_sideways_video_without_metadata_is_turned_upright(tmp_path, soup, soup_path):
-    sideways = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in _frames(soup_path)]
+    sideways = [cv2.rotate(f, cv2.ROTATE_90_CLOCKWISE) for f in read_frames(soup_path)]
     seq = load_video(_write(tmp_path / "sideways.mp4", sideways), progress=False)
     assert seq.meta["rotation"] == 270 and seq.image_size == (320, 240)
     assert _median_x(seq.left_hand) > _median_x(seq.right_hand)

@@ -12,6 +12,7 @@ from model_runtime.cli import main
 from model_runtime.landmarks.signer_track import clean_signer
 from model_runtime.landmarks.video import load_video
 from model_runtime.motion import SignMotion
+from video_frames import read_frames
 
 SIZE = (368, 207)
 LEAD, TAIL = 12, 15  # empty frames before and after the sign (0.4 s, 0.5 s)
@@ -19,21 +20,13 @@ GAP = range(45, 65)  # frames of the sign replaced by the empty background (0.67
 OTHER = range(20, 22)  # frames of the sign replaced by another person, small at the lower left
 
 
-def _read(path, size):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(cv2.resize(f, size, interpolation=cv2.INTER_AREA))
 
 
 @pytest.fixture(scope="module")
 def lost_video(tmp_path_factory):
     """DEAF (108 frames at 29.97 fps) at half size with the holes above: 135 frames, 4.5 s."""
-    main_frames = _read(require_shared("videos", "startasl_deaf.mp4"), SIZE)
-    other = _read(require_shared("videos", "lifeprint_help.mp4"), (SIZE[0] // 2, SIZE[1] // 2))
+    main_frames = read_frames(require_shared("videos", "startasl_deaf.mp4"), SIZE)
+    other = read_frames(require_shared("videos", "lifeprint_help.mp4"), (SIZE[0] // 2, SIZE[1] // 2))
     empty = np.full((SIZE[1], SIZE[0], 3), (96, 100, 92), np.uint8)
     frames = [empty] * LEAD
     for i, f in enumerate(main_frames):

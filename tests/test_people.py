@@ -10,18 +10,11 @@ import pytest
 from conftest import require_shared
 from model_runtime.landmarks import people
 from model_runtime.landmarks.video import load_video
+from video_frames import read_frames
 
 W, H = 640, 320
 
 
-def _read(path):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(f)
 
 
 def _canvas(main, side):
@@ -38,8 +31,8 @@ def _canvas(main, side):
 def two_and_one(tmp_path_factory):
     """The same 78 frames (2.6 s) with and without a second, smaller person at the side."""
     folder = tmp_path_factory.mktemp("people")
-    main = _read(require_shared("videos", "startasl_hello.mp4"))
-    side = _read(require_shared("videos", "lifeprint_help.mp4"))
+    main = read_frames(require_shared("videos", "startasl_hello.mp4"))
+    side = read_frames(require_shared("videos", "lifeprint_help.mp4"))
     paths = {}
     for name, with_side in (("two", True), ("one", False)):
         paths[name] = folder / f"{name}.mp4"

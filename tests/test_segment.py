@@ -14,6 +14,7 @@ from model_runtime.cli import main
 from model_runtime.errors import SignAvatarError
 from model_runtime.landmarks.segment import SegmentConfig, match_glosses, segment_signs
 from model_runtime.landmarks.sequence import LandmarkSequence
+from video_frames import read_frames
 
 LONG_CLIPS = ("startasl_hello.mp4", "startasl_book.mp4", "startasl_drink.mp4", "startasl_eat.mp4")
 
@@ -72,14 +73,6 @@ def test_a_gloss_list_of_the_wrong_length_is_refused_naming_what_was_found(start
 
 # ---- a synthetic long video: four shared single-sign videos one after the other ----------------------------------
 
-def _read(path, size):
-    cap = cv2.VideoCapture(str(path))
-    out = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            return out
-        out.append(cv2.resize(f, size, interpolation=cv2.INTER_AREA))
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +81,7 @@ def long_video(tmp_path_factory):
     folder = tmp_path_factory.mktemp("long")
     frames, joins = [], []
     for name in LONG_CLIPS:
-        frames += _read(require_shared("videos", name), (368, 207))
+        frames += read_frames(require_shared("videos", name), (368, 207))
         joins.append(len(frames) / 29.97)
     path = folder / "long.mp4"
     wr = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 29.97, (368, 207))

@@ -227,7 +227,6 @@ def test_generate_cli_signs_an_image_and_refuses_bad_ones(tmp_path):
 
 
 def test_ocr_detector_input_is_capped_and_sessions_do_not_spin():
-    pytest.importorskip("rapidocr_onnxruntime")
     from model_runtime.vision.ocr import OcrConfig, TextReader
     engine = TextReader(OcrConfig(det_limit_side=640))._load()
     pre = engine.text_det.get_preprocess(1200)

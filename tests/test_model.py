@@ -359,6 +359,7 @@ def test_warm_start_begins_from_the_given_model_and_refuses_one_that_does_not_fi
                  str(tmp_path / "a"), *common, "--dropout", "0.2"]) == 0
     assert read_log(tmp_path / "p")[0]["recon"] < 0.5 * a[0]["recon"]
     assert ModelConfig.load(tmp_path / "p" / "config.json").net.dropout == 0.2
+    assert "(its weights and normaliser;" in (tmp_path / "p" / "MODEL_CARD.md").read_text()
     assert main(["train", "--out", str(tmp_path / "c"), "--epochs", "1", "--init-from", str(tmp_path / "nope"),
                  *common]) == 2
     # a new (temporal) latent on the trained network: every other tensor is copied, the latent's start fresh

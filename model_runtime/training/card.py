@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import platform
 import shlex
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -198,6 +198,8 @@ def _start_config(cfg) -> ModelConfig | None:
 
 
 def _initial_weights(cfg) -> str:
+    from .setup import same_tensors
+
     t = cfg.train
     if not t.init_from:
         return "random"
@@ -205,7 +207,7 @@ def _initial_weights(cfg) -> str:
     first = _start_config(cfg)
     if first is None:
         what += " (that folder is no longer there to compare)"
-    elif replace(first.net, dropout=cfg.net.dropout) != cfg.net:  # a dropout rate alone changes no tensor
+    elif not same_tensors(first.net, cfg.net):
         what = ("its normaliser and every tensor of the same name and shape; the new latent's layers at their "
                 "initialisation")
     return f"warm start from `{t.init_from}` ({what}; fresh optimiser, schedule and curriculum)"

@@ -26,7 +26,7 @@ from ..model.config import ModelConfig
 from .data import collate, epoch_batches
 from .posteriors import fit_prior, validation_figures
 from .precision import resolve_precision
-from .setup import Setup, init_folder, prepare, run_config, start_folder, trim_log
+from .setup import Setup, init_folder, prepare, run_config, same_tensors, start_folder, trim_log
 from .state import drop_state, load_state, save_state
 
 
@@ -201,7 +201,7 @@ def _build_trainer(run: Path, setup: Setup, resume: bool, device: str, dist: _Di
     else:
         if tc.init_from:
             folder = init_folder(setup.cfg)
-            if replace(ModelConfig.load(folder / CONFIG_FILE).net, dropout=setup.cfg.net.dropout) == setup.cfg.net:
+            if same_tensors(ModelConfig.load(folder / CONFIG_FILE).net, setup.cfg.net):
                 net.load_state_dict(load_state_dict(folder / WEIGHTS_FILE, net))
             else:  # a new latent on a trained network: the rest is copied, the latent's layers start fresh
                 fresh = load_matching(folder / WEIGHTS_FILE, net)

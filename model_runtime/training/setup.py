@@ -19,7 +19,7 @@ from ..atomic import write_json, write_text
 from ..data.dataset import SignDataset
 from ..errors import SignAvatarError
 from ..model.checkpoint import CONFIG_FILE, LOG_FILE, NORMALIZER_FILE, WEIGHTS_FILE
-from ..model.config import ModelConfig
+from ..model.config import ModelConfig, NetConfig
 from ..model.gloss_table import GlossTable, gloss_words
 from ..model.normalizer import Normalizer
 from .data import ClipSet, gloss_statistics, load_clips, phase_clips
@@ -146,6 +146,11 @@ def init_folder(cfg: ModelConfig) -> Path:
                               + "; ".join(problems) + "); pass the same motion and network options it was "
                               "trained with (see its config.json)")
     return folder
+
+
+def same_tensors(init: NetConfig, net: NetConfig) -> bool:
+    """The two networks hold the same tensors (they may differ in dropout rate, which no tensor depends on)."""
+    return replace(init, dropout=net.dropout) == net
 
 
 def same_but_latent(init: ModelConfig, cfg: ModelConfig) -> bool:

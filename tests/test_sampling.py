@@ -79,6 +79,83 @@ def test_gloss_prior_sampling_is_deterministic_and_stays_at_the_glosses_own_clip
     assert torch.equal(few, z1[:3])  # sample k does not depend on how many are drawn
 
 
+def _correlated_posteriors(rng, G=12, n=12, D=6):
+    """Posterior means whose within-gloss variation runs along one shared direction (like 'the same sign,
+    signed faster', which moves many latent dimensions at once), plus a little isotropic noise."""
+    direction = np.ones(D) / np.sqrt(D)
+    centres = rng.normal(0, 5, size=(G, D))
+    mus = np.concatenate([c + rng.normal(0, 1.0, size=(n, 1)) * direction + rng.normal(0, 0.1, size=(n, D))
+                          for c in centres])
+    return mus, np.repeat(np.arange(G), n), direction
+
+
+def test_correlated_prior_samples_along_the_within_gloss_directions_and_keeps_the_marginals():
+    rng = np.random.default_rng(5)
+    mus, ids, direction = _correlated_posteriors(rng)
+    G, D = ids.max() + 1, mus.shape[1]
+    frames = np.full(len(ids), 20)
+    corr = GlossPrior.fit(mus, ids, frames, G, bandwidth=1.0, seed=0)
+    diag = GlossPrior.fit(mus, ids, frames, G, bandwidth=1.0, seed=0, correlated=False)
+    assert corr.mixing is not None and diag.mixing is None
+    assert np.allclose((corr.mixing.astype(np.float64) ** 2).sum(1), 1, atol=1e-5)  # unit-variance rows
+    rows = [3] * 4000
+    zc, _ = corr.sample(rows, torch.Generator().manual_seed(1))
+    zd, _ = diag.sample(rows, torch.Generator().manual_seed(1))
+    # the same seed at temperature 0 gives each sample's centre: the difference is the kernel's offset
+    oc = (zc - corr.sample(rows, torch.Generator().manual_seed(1), temperature=0.0)[0]).numpy()
+    od = (zd - diag.sample(rows, torch.Generator().manual_seed(1), temperature=0.0)[0]).numpy()
+    along_c = np.abs(oc @ direction) / np.linalg.norm(oc, axis=1)
+    along_d = np.abs(od @ direction) / np.linalg.norm(od, axis=1)
+    assert np.median(along_c) > 0.8 and np.median(along_d) < 0.6, (np.median(along_c), np.median(along_d))
+    # the same per-dimension spread as the diagonal kernel: only the shape changes
+    assert np.allclose(zc.numpy().std(0), zd.numpy().std(0), rtol=0.15)
+    # held-out clips of the same glosses are more likely under the correlated kernel
+    held, held_ids, _ = _correlated_posteriors(np.random.default_rng(5))
+    held = held + np.repeat(np.random.default_rng(9).normal(0, 1.0, size=(len(held), 1)), D, 1) * direction
+    assert corr.log_likelihood(held, held_ids).mean() > diag.log_likelihood(held, held_ids).mean() + 1.0
+    # determinism, and sample k independent of the count drawn
+    again, _ = corr.sample(rows[:5], torch.Generator().manual_seed(1))
+    assert torch.equal(again, zc[:5])
+
+
+def test_log_likelihood_is_the_kernel_density():
+    prior = GlossPrior(centres=np.array([[0.0, 0.0], [2.0, 0.0]], np.float32), owner=np.array([0, 0]),
+                       frames=np.array([5, 5]), scale=np.array([[1.0, 2.0]], np.float32), bandwidth=1.0)
+    z = np.array([[1.0, 1.0]])
+    dens = sum(np.exp(-0.5 * (((z[0] - c) / [1.0, 2.0]) ** 2).sum()) / (2 * np.pi * 2.0) for c in ([0, 0], [2, 0])) / 2
+    assert np.isclose(prior.log_likelihood(z, [0])[0], np.log(dens))
+    rho = 0.6
+    prior.mixing = np.linalg.cholesky(np.array([[1, rho], [rho, 1]])).astype(np.float32)
+    cov = np.array([[1, rho * 2], [rho * 2, 4]])
+    dens = sum(np.exp(-0.5 * (z[0] - c) @ np.linalg.solve(cov, z[0] - c)) / (2 * np.pi * np.sqrt(np.linalg.det(cov)))
+               for c in (np.zeros(2), np.array([2.0, 0]))) / 2
+    assert np.isclose(prior.log_likelihood(z, [0])[0], np.log(dens), atol=1e-5)
+
+
+def test_correlated_prior_file_round_trip_and_older_files_without_mixing(tmp_path):
+    mus, ids, _ = _correlated_posteriors(np.random.default_rng(2))
+    G, D = ids.max() + 1, mus.shape[1]
+    prior = GlossPrior.fit(mus, ids, np.full(len(ids), 20), G)
+    path = tmp_path / PRIOR_FILE
+    prior.save(path)
+    again = GlossPrior.load(path, dim=D, n_glosses=G, max_frames=30)
+    assert np.array_equal(again.mixing, prior.mixing)
+    z1, _ = prior.sample([0, 1, 2], torch.Generator().manual_seed(0))
+    z2, _ = again.sample([0, 1, 2], torch.Generator().manual_seed(0))
+    assert torch.equal(z1, z2)
+    from safetensors.numpy import save_file
+
+    old = {"centres": prior.centres, "owner": prior.owner, "frames": prior.frames, "scale": prior.scale}
+    save_file(old, str(path), metadata={"bandwidth": "0.5"})  # a file written before the correlated kernel
+    assert GlossPrior.load(path, dim=D, n_glosses=G, max_frames=30).mixing is None
+    for bad, message in ((np.ones((D, D), np.float32), "lower-triangular"),
+                         (2 * np.eye(D, dtype=np.float32), "unit norm"),
+                         (np.eye(D + 1, dtype=np.float32), "mixing")):
+        save_file(dict(old, mixing=bad), str(path), metadata={"bandwidth": "0.5"})
+        with pytest.raises(SignAvatarError, match=message):
+            GlossPrior.load(path, dim=D, n_glosses=G, max_frames=30)
+
+
 def test_gloss_prior_file_round_trip_and_refusals(tmp_path):
     prior = GlossPrior.fit(np.random.default_rng(1).normal(size=(6, 4)), np.array([0, 0, 1, 1, 2, 2]),
                            np.array([10, 12, 20, 22, 5, 6]), 3)

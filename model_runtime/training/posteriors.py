@@ -40,8 +40,16 @@ def validation_figures(net, clips: ClipSet | None, table_emb, gloss_index, norma
 
 
 def fit_prior(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer, n_glosses: int,
-              phase_frames: int = 0, seed: int = 0) -> GlossPrior:
-    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`)."""
+              phase_frames: int = 0, seed: int = 0, **options) -> GlossPrior:
+    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`);
+    ``options`` go to :meth:`GlossPrior.fit` (bandwidth, correlated ...)."""
+    mus, logvars = encode_posteriors(net, clips, gloss_ids, table_emb, normalizer, phase_frames)
+    return GlossPrior.fit(mus, gloss_ids, clips.lengths, n_glosses, logvars, seed=seed, **options)
+
+
+def encode_posteriors(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer,
+                      phase_frames: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior means and log-variances (N, D) of ``clips`` with gloss rows ``gloss_ids`` (N,)."""
     import torch
 
     from ..model.inference import encode_clips
@@ -57,5 +65,4 @@ def fit_prior(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer,
             mus.append(mu.cpu().numpy())
             logvars.append(logvar.cpu().numpy())
     net.train()
-    return GlossPrior.fit(np.concatenate(mus), gloss_ids, clips.lengths, n_glosses, np.concatenate(logvars),
-                          seed=seed)
+    return np.concatenate(mus), np.concatenate(logvars)

@@ -29,10 +29,18 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def build_gloss_table(clips: ClipSet, cfg: ModelConfig, encoder) -> GlossTable:
+    return _gloss_table(clips, lambda texts: encoder.encode_text([cfg.encoder.text_for(t) for t in texts]))
+
+
+def _gloss_table(clips: ClipSet, embed) -> GlossTable | None:
+    """The gloss table of ``clips`` (sorted glosses, their words and length statistics); ``embed``
+    maps the glosses' texts to their embeddings (or None: no table)."""
     stats = gloss_statistics(clips)
     glosses = sorted(stats)
     texts = [gloss_words(g) for g in glosses]
-    emb = encoder.encode_text([cfg.encoder.text_for(t) for t in texts])
+    emb = embed(texts)
+    if emb is None:
+        return None
     col = lambda k: [stats[g][k] for g in glosses]  # noqa: E731
     return GlossTable(glosses=glosses, texts=texts, embeddings=emb, samples=col("samples"), frames=col("frames"),
                       frames_min=col("frames_min"), frames_max=col("frames_max"), sources=col("sources"))
@@ -107,9 +115,14 @@ def prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: str
         table = GlossTable.load(run, cfg.encoder.dim)
         normalizer = Normalizer.load(run / NORMALIZER_FILE, cfg.motion.feat_dim)
     else:
-        encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
-        cfg = replace(cfg, encoder=encoder.spec, dataset=dataset_info(ds, clips, tc.split))
-        table = build_gloss_table(clips, cfg, encoder)
+        reused = warm_start_table(clips, cfg, encoder_id) if tc.init_from else None
+        if reused is not None:  # the warm-start model already embedded every gloss with this encoder
+            spec, table = reused
+            cfg = replace(cfg, encoder=spec, dataset=dataset_info(ds, clips, tc.split))
+        else:
+            encoder = build_encoder(encoder_id, clip_weights=clip_weights, text_template=cfg.encoder.text_template)
+            cfg = replace(cfg, encoder=encoder.spec, dataset=dataset_info(ds, clips, tc.split))
+            table = build_gloss_table(clips, cfg, encoder)
         if tc.init_from:  # the warm-start weights expect their own normalised space
             folder = init_folder(cfg)
             normalizer = Normalizer.load(folder / NORMALIZER_FILE, cfg.motion.feat_dim)
@@ -124,6 +137,41 @@ def prepare(data_dir, run: Path, cfg: ModelConfig, resume: bool, encoder_id: str
     return Setup(cfg=cfg, ds=ds, clips=clips, val_clips=val_clips, net_clips=net_clips, table=table,
                   normalizer=normalizer, gloss_index=gloss_index,
                   gloss_ids=np.array([gloss_index[g] for g in clips.glosses]))
+
+
+def warm_start_table(clips: ClipSet, cfg: ModelConfig, encoder_id: str):
+    """(encoder spec, gloss table) for ``clips`` taken from the ``--init-from`` model, or None.
+
+    MiniLM's weights ship in a fixed package, so the same gloss text always gets the same
+    embedding: when the warm-start model was trained with MiniLM and the same text template and
+    embedded every gloss of this run, its embeddings are reused rather than recomputed (the run
+    then needs no text encoder: a warm start on a machine without it, or with a slow one, works).
+    CLIP embeddings depend on the weights file a user gives, so they are always recomputed.
+    """
+    from ..semantic.base import parse_encoder_id
+
+    kind, name = parse_encoder_id(encoder_id)
+    folder = Path(cfg.train.init_from)
+    if not folder.exists():
+        folder = resolve_dataset_path(cfg.train.init_from)
+    if kind != "minilm" or not (folder / CONFIG_FILE).is_file():
+        return None
+    init = ModelConfig.load(folder / CONFIG_FILE)
+    if init.encoder.kind != "minilm" or (name and name != init.encoder.name) or \
+            init.encoder.text_template != cfg.encoder.text_template:
+        return None
+    try:
+        old = GlossTable.load(folder, init.encoder.dim)
+    except SignAvatarError:
+        return None
+    old_rows = {t: i for i, t in enumerate(old.texts)}
+
+    def embed(texts):
+        rows = [old_rows.get(t) for t in texts]
+        return None if any(r is None for r in rows) else old.embeddings[rows].copy()
+
+    table = _gloss_table(clips, embed)
+    return None if table is None else (init.encoder, table)
 
 
 def init_folder(cfg: ModelConfig) -> Path:

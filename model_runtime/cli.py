@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     ".commands.info",
     ".data.cli",
     ".training.cli",
+    ".training.prior_cli",
     ".generation.cli",
     ".evaluation.cli",
 )

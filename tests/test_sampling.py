@@ -287,3 +287,32 @@ def test_a_model_folder_without_a_prior_samples_the_normal_prior(run, tmp_path):
     assert len(g.generate("drink", seed=0)) == 1
     with pytest.raises(SignAvatarError, match="no latent prior"):
         g.generate("drink", prior="gloss")
+
+
+def test_prior_command_compares_kernels_on_held_out_clips_and_refits_only_the_prior(run, tmp_path, capsys):
+    import shutil
+
+    from model_runtime.cli import main
+
+    model = tmp_path / "model"
+    shutil.copytree(run, model)
+    data = run.parent / "synth_data"
+    base = ["prior", "--checkpoint", str(model), "--data", str(data), "--threads", "1"]
+    assert main([*base, "--bandwidths", "0.3,1"]) == 0
+    out = capsys.readouterr().out
+    table = [line.split() for line in out.splitlines() if line.split()[:1] in (["current"], ["diagonal"],
+                                                                                 ["correlated"])]
+    assert [row[0] for row in table] == ["current", "diagonal", "diagonal", "correlated", "correlated"]
+    assert all(np.isfinite(float(row[2])) for row in table)
+    assert "held-out test posteriors" in out
+    assert main([*base, "--write"]) == 2  # which kernel? refused, nothing written
+    assert "--write needs --bandwidth" in capsys.readouterr().err
+    assert main([*base, "--bandwidths", "x"]) == 2
+    assert main([*base, "--bandwidth", "0.3", "--diagonal", "--write"]) == 0
+    from model_runtime.model.checkpoint import load_model
+
+    loaded = load_model(model)
+    assert loaded.prior.bandwidth == 0.3 and loaded.prior.mixing is None
+    assert (model / "model.safetensors").read_bytes() == (run / "model.safetensors").read_bytes()
+    assert "| sampling | per-gloss latent prior" in (model / "MODEL_CARD.md").read_text()
+    assert "diagonal kernel, bandwidth 0.3)" in (model / "MODEL_CARD.md").read_text()

@@ -138,6 +138,35 @@ def _warm_start_command(r: _Run) -> list[str]:
     return lines
 
 
+def sampling_text(folder: Path) -> str:
+    """The card's 'sampling' row: the latent prior the folder holds (kernel and bandwidth), or N(0, I)."""
+    from ..model.latent_prior import PRIOR_FILE
+
+    path = Path(folder) / PRIOR_FILE
+    if not path.is_file():
+        return "z ~ N(0, I)"
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        correlated, bandwidth = "mixing" in f.keys(), (f.metadata() or {}).get("bandwidth", "?")
+    kernel = "correlated kernel (pooled within-gloss correlation)" if correlated else "diagonal kernel"
+    return ("per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of the training "
+            f"posteriors of each gloss, {kernel}, bandwidth {bandwidth}) by default; z ~ N(0, I), the paper's, "
+            "with `--prior normal`")
+
+
+def refresh_sampling_row(folder) -> None:
+    """Rewrite the 'sampling' row of the folder's model card (after its prior was refitted)."""
+    card = Path(folder) / "MODEL_CARD.md"
+    if not card.is_file():
+        return
+    lines = card.read_text().splitlines(keepends=True)
+    row = f"| sampling | {sampling_text(Path(folder))} |\n"
+    new = [row if line.startswith("| sampling |") else line for line in lines]
+    if new != lines:
+        write_text(card, "".join(new))
+
+
 def _model(r: _Run) -> list[str]:
     t, n, m, enc = r.cfg.train, r.cfg.net, r.cfg.motion, r.cfg.encoder
     files = [p for p in r.path.iterdir() if p.is_file() and p.suffix in (".safetensors", ".json")]
@@ -158,10 +187,7 @@ def _model(r: _Run) -> list[str]:
             ["loss", f"6D MSE (mean over valid frames x features) + {t.fk_weight:g} x FK joint-position MSE "
                      f"(m^2) + {t.fk_vel_weight:g} x FK joint-velocity MSE (m^2 per frame^2) + "
                      f"{t.kl_weight:g} x KL (sum over latent dims, mean over clips)"],
-            ["sampling", "per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of "
-                         "the training posteriors of each gloss) by default; z ~ N(0, I), the paper's, with "
-                         "`--prior normal`" if (r.path / "latent_prior.safetensors").is_file()
-             else "z ~ N(0, I)"],
+            ["sampling", sampling_text(r.path)],
             ["curriculum", ("mask_ratio = min(0.1 * floor(10 * epoch / epochs), 0.6) of the input frames "
                             f"replaced by a {n.mask_token} mask vector") if t.curriculum else "off"],
             ["optimiser", f"AdamW lr {t.lr:g} (warm-up {t.warmup_steps} steps, cosine to x{t.min_lr_ratio:g}), "

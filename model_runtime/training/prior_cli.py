@@ -8,7 +8,7 @@ model was trained on, then prints, for each candidate kernel (diagonal or correl
 bandwidth), the mean log-likelihood of the held-out posterior means under their own gloss's
 kernel: the better a prior covers clips it was not fitted on, the more of the real variation of
 a sign its samples reach. ``--write`` replaces the model's ``latent_prior.safetensors`` with the
-chosen kernel (atomically; the weights are untouched).
+chosen kernel (atomically; the weights are untouched) and updates the model card's sampling row.
 """
 
 from __future__ import annotations
@@ -96,6 +96,9 @@ def run(args) -> int:
                 chosen = prior
     if args.write:
         chosen.save(model.folder / PRIOR_FILE)
+        from .card import refresh_sampling_row
+
+        refresh_sampling_row(model.folder)
         kind = "diagonal" if args.diagonal else "correlated"
         print(f"wrote the {kind} prior (bandwidth {args.bandwidth:g}) to {model.folder / PRIOR_FILE}")
     return 0

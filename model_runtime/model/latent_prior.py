@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import SignAvatarError
 
 PRIOR_FILE = "latent_prior.safetensors"
-DEFAULT_BANDWIDTH = 0.5
+DEFAULT_BANDWIDTH = 0.35
 DEFAULT_CORR_SHRINK = 0.05
 
 

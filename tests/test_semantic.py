@@ -141,3 +141,37 @@ def test_clip_model_refuses_other_weights(clip_run, tmp_path):
     gen = Generator.load(clip_run, clip_weights=other)
     with pytest.raises(SignAvatarError, match="does not reproduce the embeddings"):
         gen.match("beverage")
+
+
+def test_a_minilm_warm_start_reuses_the_models_gloss_embeddings_and_needs_no_encoder(tmp_path, monkeypatch):
+    """The same gloss text always gets the same MiniLM embedding: a warm start covering the same glosses
+    takes them from the model it starts from (it runs where the text encoder is missing); a new gloss
+    needs the encoder again."""
+    from safetensors.numpy import load_file
+
+    from model_runtime.cli import main
+    from model_runtime.semantic import factory
+
+    from model_runtime.model.config import ModelConfig
+
+    from model_synth import TINY_NET, synth_dataset
+
+    data = synth_dataset(tmp_path / "d", ["drink", "eat", "car"], 4)
+    common = ["--batch-size", "8", "--quiet", "--epochs", "1", "--save-every", "1", "--save-dtype", "float32",
+              *TINY_NET]
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "a"), *common]) == 0
+
+    def no_encoder(*args, **kwargs):
+        raise AssertionError("the text encoder was built")
+
+    monkeypatch.setattr(factory, "build_encoder", no_encoder)
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "a"),
+                 *common]) == 0
+    emb = lambda run: load_file(str(run / "gloss_embeddings.safetensors"))["embeddings"]  # noqa: E731
+    assert np.array_equal(emb(tmp_path / "a"), emb(tmp_path / "b"))
+    assert ModelConfig.load(tmp_path / "b" / "config.json").encoder == \
+        ModelConfig.load(tmp_path / "a" / "config.json").encoder
+    more = synth_dataset(tmp_path / "d2", ["drink", "eat", "car", "book"], 4)
+    with pytest.raises(AssertionError, match="encoder was built"):  # 'book' is new: it must be embedded
+        main(["train", "--data", str(more), "--out", str(tmp_path / "c"), "--init-from", str(tmp_path / "a"),
+              *common])

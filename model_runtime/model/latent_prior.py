@@ -221,6 +221,14 @@ class GlossPrior:
                    mixing=d["mixing"].astype(np.float32) if "mixing" in d else None)
 
 
+def kernel_summary(path) -> tuple[str, str]:
+    """(``"correlated"`` or ``"diagonal"``, bandwidth as stored) of a prior file, without loading its tensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        return ("correlated" if "mixing" in f.keys() else "diagonal"), (f.metadata() or {}).get("bandwidth", "?")
+
+
 def _correlation_factor(dev: np.ndarray, dof: float, shrink: float) -> np.ndarray:
     """Lower Cholesky factor of the pooled correlation of standardised within-gloss deviations
     ``dev`` (N, D) with ``dof`` degrees of freedom, shrunk by ``shrink`` towards the identity."""

@@ -140,16 +140,13 @@ def _warm_start_command(r: _Run) -> list[str]:
 
 def sampling_text(folder: Path) -> str:
     """The card's 'sampling' row: the latent prior the folder holds (kernel and bandwidth), or N(0, I)."""
-    from ..model.latent_prior import PRIOR_FILE
+    from ..model.latent_prior import PRIOR_FILE, kernel_summary
 
     path = Path(folder) / PRIOR_FILE
     if not path.is_file():
         return "z ~ N(0, I)"
-    from safetensors import safe_open
-
-    with safe_open(str(path), framework="numpy") as f:
-        correlated, bandwidth = "mixing" in f.keys(), (f.metadata() or {}).get("bandwidth", "?")
-    kernel = "correlated kernel (pooled within-gloss correlation)" if correlated else "diagonal kernel"
+    kind, bandwidth = kernel_summary(path)
+    kernel = "correlated kernel (pooled within-gloss correlation)" if kind == "correlated" else "diagonal kernel"
     return ("per-gloss latent prior (`latent_prior.safetensors`: a kernel density estimate of the training "
             f"posteriors of each gloss, {kernel}, bandwidth {bandwidth}) by default; z ~ N(0, I), the paper's, "
             "with `--prior normal`")

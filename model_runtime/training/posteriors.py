@@ -40,11 +40,10 @@ def validation_figures(net, clips: ClipSet | None, table_emb, gloss_index, norma
 
 
 def fit_prior(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer, n_glosses: int,
-              phase_frames: int = 0, seed: int = 0, **options) -> GlossPrior:
-    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`);
-    ``options`` go to :meth:`GlossPrior.fit` (bandwidth, correlated ...)."""
+              phase_frames: int = 0, seed: int = 0) -> GlossPrior:
+    """The per-gloss latent prior from the posterior means of the training clips (:mod:`..model.latent_prior`)."""
     mus, logvars = encode_posteriors(net, clips, gloss_ids, table_emb, normalizer, phase_frames)
-    return GlossPrior.fit(mus, gloss_ids, clips.lengths, n_glosses, logvars, seed=seed, **options)
+    return GlossPrior.fit(mus, gloss_ids, clips.lengths, n_glosses, logvars, seed=seed)
 
 
 def encode_posteriors(net, clips: ClipSet, gloss_ids: np.ndarray, table_emb, normalizer,

@@ -151,9 +151,7 @@ def warm_start_table(clips: ClipSet, cfg: ModelConfig, encoder_id: str):
     from ..semantic.base import parse_encoder_id
 
     kind, name = parse_encoder_id(encoder_id)
-    folder = Path(cfg.train.init_from)
-    if not folder.exists():
-        folder = resolve_dataset_path(cfg.train.init_from)
+    folder = _locate(cfg.train.init_from)
     if kind != "minilm" or not (folder / CONFIG_FILE).is_file():
         return None
     init = ModelConfig.load(folder / CONFIG_FILE)
@@ -174,11 +172,15 @@ def warm_start_table(clips: ClipSet, cfg: ModelConfig, encoder_id: str):
     return None if table is None else (init.encoder, table)
 
 
+def _locate(init_from: str) -> Path:
+    """The ``--init-from`` folder: as given, else as a model folder records it (relative to the repository)."""
+    folder = Path(init_from)
+    return folder if folder.exists() else resolve_dataset_path(init_from)
+
+
 def init_folder(cfg: ModelConfig) -> Path:
     """The warm-start model folder of ``cfg.train.init_from``, checked to fit ``cfg`` (every mismatch named)."""
-    folder = Path(cfg.train.init_from)
-    if not folder.exists():  # as a model folder records it: relative to the repository
-        folder = resolve_dataset_path(cfg.train.init_from)
+    folder = _locate(cfg.train.init_from)
     if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise SignAvatarError(f"--init-from {cfg.train.init_from}: not a model folder (no {CONFIG_FILE} and "
                               f"{WEIGHTS_FILE})")

